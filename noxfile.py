@@ -1,0 +1,66 @@
+"""Sessions of the course monorepo.
+
+``nox -s tests`` tests every stage (one session per stage: ``nox -s "tests(q1_l03_jim)"``);
+``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds.
+"""
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / 'tests'))
+from stages import LESSONS, load_stages  # noqa: E402  pylint: disable=wrong-import-position
+
+nox.options.default_venv_backend = 'uv|virtualenv'
+nox.options.sessions = ['tests']
+nox.options.error_on_missing_interpreters = False
+
+STAGES = [stage.name for stage in load_stages()]
+# Files a stage diff never shows.
+DIFF_IGNORED = {'__pycache__', '.pytest_cache'}
+
+
+@nox.session
+@nox.parametrize('stage', STAGES, ids=STAGES)
+def tests(session: nox.Session, stage: str) -> None:
+    """Test one stage: its own tests, then the black-box suite against its server."""
+    session.env['UV_COMPILE_BYTECODE'] = '1'
+    session.env['QT_QPA_PLATFORM'] = 'offscreen'
+    directory = LESSONS / stage
+    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+    if (directory / 'requirements.txt').is_file():
+        session.install('-r', str(directory / 'requirements.txt'))
+    if (directory / 'tests').is_dir():
+        with session.chdir(directory):
+            session.run('python', '-m', 'pytest', 'tests', *session.posargs)
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'tests', '--stage', stage, *session.posargs)
+
+
+def stage_files(directory: Path) -> dict[str, Path]:
+    """Return the files of a stage by their path inside it."""
+    return {str(path.relative_to(directory)): path for path in sorted(directory.rglob('*'))
+            if path.is_file() and not DIFF_IGNORED & set(path.parts)}
+
+
+@nox.session(venv_backend='none')
+def diff(session: nox.Session) -> None:
+    """Print the unified diff between two stages: ``nox -s diff -- OLD NEW``."""
+    if len(session.posargs) != 2:
+        session.error('usage: nox -s diff -- OLD_STAGE NEW_STAGE')
+    old, new = (LESSONS / name for name in session.posargs)
+    for directory in (old, new):
+        if not directory.is_dir():
+            session.error(f'no stage {directory.name}; stages: {", ".join(STAGES)}')
+    old_files, new_files = stage_files(old), stage_files(new)
+    for name in sorted(old_files.keys() | new_files.keys()):
+        before = old_files[name].read_text(encoding='utf-8').splitlines(True) \
+            if name in old_files else []
+        after = new_files[name].read_text(encoding='utf-8').splitlines(True) \
+            if name in new_files else []
+        sys.stdout.writelines(difflib.unified_diff(
+            before, after, f'{old.name}/{name}', f'{new.name}/{name}'))

@@ -1,0 +1,140 @@
+"""Fixtures of the black-box suite: the stage under test and its server in a subprocess.
+
+Run it for one stage: ``pytest tests --stage q1_l03_jim`` (nox does this for every stage).
+Tests marked ``@pytest.mark.needs("feature", ...)`` are deselected, not skipped, for stages
+whose manifest does not declare those features.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from jim import JimConnection, free_port, presence
+from stages import FEATURES, LESSONS, Stage, load_stage
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+PROBES = count()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption('--stage', help='stage directory name under lessons/ to test')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line('markers', 'needs(*features): run only for stages with these features')
+
+
+def selected_stage(config: pytest.Config) -> Stage:
+    """Return the stage named by ``--stage``."""
+    name = config.getoption('--stage')
+    if not name:
+        raise pytest.UsageError('name the stage to test: pytest tests --stage q1_l03_jim')
+    directory = LESSONS / name
+    if not (directory / 'stage.toml').is_file():
+        raise pytest.UsageError(f'no stage manifest at {directory}/stage.toml')
+    return load_stage(directory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    stage = selected_stage(config)
+    keep, drop = [], []
+    for item in items:
+        needed = [f for mark in item.iter_markers('needs') for f in mark.args]
+        unknown = set(needed) - FEATURES.keys()
+        if unknown:
+            raise pytest.UsageError(f'{item.nodeid} needs unknown features {unknown}')
+        (keep if stage.has(*needed) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope='session')
+def stage(pytestconfig: pytest.Config) -> Stage:
+    """The stage under test."""
+    return selected_stage(pytestconfig)
+
+
+class ServerProcess:
+    """A stage's server running in a subprocess, in a working directory of its own."""
+
+    def __init__(self, stage: Stage, workdir: Path):
+        self.stage = stage
+        self.workdir = workdir
+        self.address = ('127.0.0.1', free_port())
+        self.output = workdir / 'server-output.txt'
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        argv = self.stage.command('server', host=self.address[0], port=self.address[1])
+        env = dict(os.environ, PYTHONUNBUFFERED='1', QT_QPA_PLATFORM='offscreen')
+        with open(self.output, 'ab') as out:
+            self.process = subprocess.Popen(argv, cwd=self.workdir, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'server exited with {self.process.returncode}:\n{self.log()}')
+            try:
+                socket.create_connection(self.address, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)     # polling for the port to open, with a deadline
+        raise RuntimeError(f'server did not listen within {START_TIMEOUT} s:\n{self.log()}')
+
+    def stop(self) -> int:
+        """Stop the server with SIGTERM and return its exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f'server ignored SIGTERM for {STOP_TIMEOUT} s:\n{self.log()}')
+
+    def log(self) -> str:
+        """Return what the server printed."""
+        return self.output.read_text(errors='replace') if self.output.exists() else ''
+
+    def connect(self, timeout: float = 5.0) -> JimConnection:
+        """Open a new raw connection."""
+        return JimConnection(self.address, timeout=timeout)
+
+    def join(self, name: str) -> JimConnection:
+        """Open a connection and introduce ``name`` with presence (200 expected)."""
+        conn = self.connect()
+        response = conn.request(presence(name))
+        assert response['response'] == 200, response
+        return conn
+
+    def assert_serving(self) -> None:
+        """Fail unless the server still answers a presence with 200."""
+        assert self.process is not None and self.process.poll() is None, self.log()
+        with self.connect() as conn:
+            response = conn.request(presence(f'probe{next(PROBES)}'))
+        assert response['response'] == 200, response
+
+
+@pytest.fixture
+def server(stage: Stage, tmp_path: Path):
+    """A running server of the stage; it must stop cleanly on SIGTERM at the end."""
+    proc = ServerProcess(stage, tmp_path)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        code = proc.stop()
+    log = proc.log()
+    assert code == 0, f'server exited with {code} on SIGTERM:\n{log}'
+    assert 'Traceback' not in log, log

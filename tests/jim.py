@@ -1,0 +1,134 @@
+"""A minimal JIM peer for the black-box suite: raw bytes out, decoded objects in.
+
+It is written independently of every stage's code, so that a stage cannot pass by sharing a
+bug with its own tests.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+TIMEOUT = 5.0
+
+
+def presence(name: str) -> dict:
+    """Return a well-formed presence for ``name``."""
+    return {'action': 'presence', 'time': time.time(), 'type': 'status',
+            'user': {'account_name': name, 'status': 'here'}}
+
+
+def msg(to: str, text: str, sender: str | None = None) -> dict:
+    """Return a msg to ``to`` (a user or ``#all``)."""
+    message = {'action': 'msg', 'time': time.time(), 'to': to,
+               'encoding': 'utf-8', 'message': text}
+    if sender is not None:
+        message['from'] = sender
+    return message
+
+
+def free_port() -> int:
+    """Return a TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class JimConnection:
+    """One TCP connection to a server under test."""
+
+    def __init__(self, address: tuple[str, int], timeout: float = TIMEOUT):
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buffer = ''
+        self.decoder = json.JSONDecoder()
+        self.pushed: list[dict] = []   # messages that arrived while waiting for a response
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.sock.close()
+
+    def __enter__(self) -> JimConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, message: dict) -> None:
+        """Send one object, newline-terminated."""
+        self.send_raw(json.dumps(message, ensure_ascii=False).encode() + b'\n')
+
+    def send_raw(self, data: bytes) -> None:
+        """Send bytes as they are."""
+        self.sock.sendall(data)
+
+    def _next_buffered(self) -> dict | None:
+        text = self.buffer.lstrip()
+        if not text:
+            return None
+        try:
+            obj, end = self.decoder.raw_decode(text)
+        except json.JSONDecodeError:
+            return None          # incomplete: wait for more bytes
+        self.buffer = text[end:]
+        assert isinstance(obj, dict), f'server sent a non-object: {obj!r}'
+        return obj
+
+    def receive(self) -> dict:
+        """Return the next object from the server; fail after the timeout or on EOF."""
+        deadline = time.monotonic() + self.timeout
+        raw = b''
+        while (obj := self._next_buffered()) is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f'no complete object within {self.timeout} s: {self.buffer!r}')
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f'server closed the connection; unread: {self.buffer!r}')
+            raw += chunk
+            try:
+                self.buffer += raw.decode('utf-8')
+                raw = b''
+            except UnicodeDecodeError:
+                continue     # a character split across reads
+        return obj
+
+    def response(self) -> dict:
+        """Return the next response, keeping pushed messages in ``self.pushed``."""
+        while 'response' not in (obj := self.receive()):
+            self.pushed.append(obj)
+        return obj
+
+    def request(self, message: dict) -> dict:
+        """Send ``message`` and return the response to it."""
+        self.send(message)
+        return self.response()
+
+    def next_pushed(self) -> dict:
+        """Return the next message the server pushed (not a response)."""
+        if self.pushed:
+            return self.pushed.pop(0)
+        obj = self.receive()
+        assert 'response' not in obj, f'expected a pushed message, got {obj}'
+        return obj
+
+    def response_or_close(self) -> dict | None:
+        """Return the next response, or None if the server closed or reset the connection."""
+        try:
+            return self.response()
+        except (ConnectionError, OSError):
+            return None
+
+    def closed_by_server(self) -> bool:
+        """Tell whether the server closes the connection within the timeout (data is skipped)."""
+        self.sock.settimeout(self.timeout)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+        return True

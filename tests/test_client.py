@@ -1,0 +1,39 @@
+"""The stage's own client, run as a student runs it, against the stage's server."""
+import subprocess
+
+import pytest
+
+from jim import free_port
+
+
+def run_client(stage, server, tmp_path, name, stdin='', which='client'):
+    argv = stage.command(which, host=server.address[0], port=server.address[1], name=name)
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30,
+                          cwd=tmp_path, check=False)
+
+
+def test_client_introduces_itself_and_exits_cleanly(stage, server, tmp_path):
+    done = run_client(stage, server, tmp_path, 'alice', stdin='')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'Traceback' not in done.stderr
+    assert '200' in done.stdout, done.stdout
+
+
+def test_client_reports_a_refused_connection(stage, tmp_path):
+    argv = stage.command('client', host='127.0.0.1', port=free_port(), name='alice')
+    done = subprocess.run(argv, input='', capture_output=True, text=True, timeout=30,
+                          cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert 'Traceback' not in done.stderr
+    assert 'refused' in (done.stdout + done.stderr).lower()
+
+
+@pytest.mark.needs('chat')
+def test_chat_client_sends_what_is_typed(stage, server, tmp_path):
+    with server.join('observer') as observer:
+        done = run_client(stage, server, tmp_path, 'alice', stdin='Привет из клиента\n',
+                          which='chat_client')
+        assert done.returncode == 0, done.stdout + done.stderr
+        got = observer.next_pushed()
+    assert got['from'] == 'alice'
+    assert got['message'] == 'Привет из клиента'

@@ -1,0 +1,113 @@
+"""Bad input never stops the server: each case gets a 400 or a closed connection."""
+import json
+import time
+
+import pytest
+
+from jim import presence
+
+
+def raw(obj) -> bytes:
+    return json.dumps(obj).encode() + b'\n'
+
+
+NOW = time.time()
+BAD_REQUESTS = {
+    'malformed json': b'{"action": presence}\n',
+    'not json at all': b'hello, server\n',
+    'invalid utf-8': b'\xff\xfe\xfd\n',
+    'json array': raw([1, 2, 3]),
+    'json string': raw('presence'),
+    'json null': raw(None),
+    'empty object': raw({}),
+    'unknown action': raw({'action': 'dance', 'time': NOW}),
+    'action not a string': raw({'action': 5, 'time': NOW, 'user': {'account_name': 'a'}}),
+    'missing time': raw({'action': 'presence', 'user': {'account_name': 'a'}}),
+    'time is text': raw({'action': 'presence', 'time': 'now', 'user': {'account_name': 'a'}}),
+    'time is true': raw({'action': 'presence', 'time': True, 'user': {'account_name': 'a'}}),
+    'missing user': raw({'action': 'presence', 'time': NOW}),
+    'user is text': raw({'action': 'presence', 'time': NOW, 'user': 'alice'}),
+    'account name missing': raw({'action': 'presence', 'time': NOW, 'user': {}}),
+    'account name a number': raw({'action': 'presence', 'time': NOW,
+                                  'user': {'account_name': 42}}),
+    'account name empty': raw({'action': 'presence', 'time': NOW, 'user': {'account_name': ''}}),
+    'account name too long': raw(presence('x' * 26)),
+}
+
+
+@pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_bad_request_gets_400_and_server_goes_on(server, payload):
+    with server.connect() as conn:
+        conn.send_raw(payload)
+        response = conn.response()
+    assert response['response'] == 400, response
+    assert isinstance(response['error'], str) and response['error']
+    server.assert_serving()
+    assert 'Traceback' not in server.log()
+
+
+@pytest.mark.needs('persistent')
+@pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_connection_goes_on_after_a_bad_line(server, payload):
+    with server.connect() as conn:
+        conn.send_raw(payload)
+        assert conn.response()['response'] == 400
+        assert conn.request(presence('alice'))['response'] == 200
+
+
+def test_client_that_leaves_without_a_word(server):
+    for _ in range(3):
+        server.connect().close()
+    server.assert_serving()
+
+
+def test_client_that_vanishes_mid_message(server):
+    conn = server.connect()
+    conn.send_raw(raw(presence('alice'))[:20])
+    conn.close()
+    server.assert_serving()
+
+
+@pytest.mark.parametrize('size', [2_000, 1_000_000])
+def test_oversized_message_gets_400_or_a_closed_connection(server, size):
+    message = presence('alice')
+    message['user']['status'] = 'x' * size
+    with server.connect() as conn:
+        try:
+            conn.send_raw(raw(message))
+        except OSError:
+            pass        # the server may close the connection before it has read everything
+        response = conn.response_or_close()
+    assert response is None or response['response'] == 400, response
+    server.assert_serving()
+
+
+@pytest.mark.needs('persistent')
+def test_oversized_message_without_newline_is_cut_off(server):
+    with server.connect() as conn:
+        try:
+            conn.send_raw(b'{"action": "presence", "junk": "' + b'x' * 100_000)
+        except OSError:
+            pass
+        response = conn.response_or_close()
+        assert response is None or response['response'] == 400, response
+        assert conn.closed_by_server()
+    server.assert_serving()
+
+
+@pytest.mark.needs('concurrent')
+def test_silent_client_does_not_block_others(server):
+    with server.connect() as silent, server.connect() as half:
+        half.send_raw(b'{"action": "pres')
+        server.assert_serving()
+        assert silent.sock.fileno() != -1
+
+
+@pytest.mark.needs('concurrent')
+def test_vanishing_client_does_not_disturb_a_connected_one(server):
+    with server.join('alice') as alice:
+        for _ in range(5):
+            gone = server.connect()
+            gone.send_raw(raw(presence('bob'))[:15])
+            gone.close()
+            assert alice.request(presence('alice'))['response'] == 200
