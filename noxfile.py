@@ -63,4 +63,5 @@ def diff(session: nox.Session) -> None:
         after = new_files[name].read_text(encoding='utf-8').splitlines(True) \
             if name in new_files else []
         sys.stdout.writelines(difflib.unified_diff(
-            before, after, f'{old.name}/{name}', f'{new.name}/{name}'))
+            before, after, f'{old.name}/{name}' if before else '/dev/null',
+            f'{new.name}/{name}' if after else '/dev/null'))

@@ -1,7 +1,8 @@
 """The stages of the course, read from their manifests (``lessons/*/stage.toml``).
 
 Used by the noxfile (one test session per stage), by the black-box suite and by the check that
-the root README's stage table matches the manifests. ``python tests/stages.py`` prints that table.
+the root README's stage table matches the manifests. ``python tests/stages.py`` prints that table,
+``python tests/stages.py --update`` rewrites it in the README.
 """
 from __future__ import annotations
 
@@ -86,5 +87,17 @@ def readme_table(stages: list[Stage]) -> str:
     return '\n'.join(lines)
 
 
+def update_readme() -> None:
+    """Rewrite the stage table in the root README from the manifests."""
+    readme = ROOT / 'README.md'
+    text = readme.read_text(encoding='utf-8')
+    start = text.index('| stage | lesson | what it adds |')
+    end = text.index('\n\n', start)
+    readme.write_text(text[:start] + readme_table(load_stages()) + text[end:], encoding='utf-8')
+
+
 if __name__ == '__main__':
-    print(readme_table(load_stages()))
+    if sys.argv[1:] == ['--update']:
+        update_readme()
+    else:
+        print(readme_table(load_stages()))

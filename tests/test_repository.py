@@ -27,7 +27,7 @@ def test_stage_has_a_readme_and_its_commands(stage):
 def test_root_readme_table_matches_the_manifests(stage):
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     assert readme_table(load_stages()) in readme, \
-        'regenerate the table with: python tests/stages.py'
+        'regenerate the table with: python tests/stages.py --update'
 
 
 def test_help_works(stage):

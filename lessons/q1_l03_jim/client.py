@@ -1,4 +1,4 @@
-"""JIM client, lesson 3: sends ``presence`` and prints the server's answer.
+"""JIM client: sends ``presence`` and prints the server's answer.
 
 Run: ``python client.py 127.0.0.1 7777`` (the port defaults to 7777).
 """

@@ -1,4 +1,4 @@
-"""JIM server, lesson 3: answers one ``presence`` per connection.
+"""JIM server: answers one ``presence`` per connection.
 
 Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every address).
 """
