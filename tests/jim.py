@@ -37,8 +37,13 @@ def free_port() -> int:
 class JimConnection:
     """One TCP connection to a server under test."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = TIMEOUT):
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address: tuple[str, int], timeout: float = TIMEOUT,
+                 receive_buffer: int | None = None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:      # takes effect only before connecting
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(timeout)
+        self.sock.connect(address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.buffer = ''

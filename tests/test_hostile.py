@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from jim import presence
+from jim import JimConnection, msg, presence
 
 
 def raw(obj) -> bytes:
@@ -68,7 +68,7 @@ def test_client_that_vanishes_mid_message(server):
     server.assert_serving()
 
 
-@pytest.mark.parametrize('size', [2_000, 1_000_000])
+@pytest.mark.parametrize('size', [100_000, 1_000_000])
 def test_oversized_message_gets_400_or_a_closed_connection(server, size):
     message = presence('alice')
     message['user']['status'] = 'x' * size
@@ -111,3 +111,21 @@ def test_vanishing_client_does_not_disturb_a_connected_one(server):
             gone.send_raw(raw(presence('bob'))[:15])
             gone.close()
             assert alice.request(presence('alice'))['response'] == 200
+
+
+@pytest.mark.needs('concurrent', 'chat')
+def test_client_that_never_reads_is_dropped_and_others_go_on(server):
+    slow = JimConnection(server.address, receive_buffer=4096)
+    assert slow.request(presence('slowpoke'))['response'] == 200
+    text = 'ж' * 490
+    # 50 x 100 messages of 1 KB: more than the kernel buffers towards the slow client hold.
+    with server.join('alice') as alice, server.join('bob') as bob:
+        for batch in range(50):
+            for number in range(100):
+                alice.send(msg('#all', f'{batch}.{number} {text}'))
+            assert [alice.response()['response'] for _ in range(100)] == [200] * 100
+            got = [bob.next_pushed()['message'].split()[0] for _ in range(100)]
+            assert got == [f'{batch}.{number}' for number in range(100)]
+    assert slow.closed_by_server()
+    slow.close()
+    server.assert_serving()
