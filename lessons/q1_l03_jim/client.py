@@ -11,7 +11,6 @@ from constants import ALERT, CONNECTION_TIMEOUT, DEFAULT_PORT, ERROR, OK
 from protocol import ProtocolError, check_response, get_message, make_presence, send_message
 
 
-
 def parse_args(argv=None):
     """Read the command line: ``ADDRESS [PORT]`` and ``-n NAME``."""
     parser = argparse.ArgumentParser(description='JIM messenger client.')

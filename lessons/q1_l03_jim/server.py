@@ -12,7 +12,6 @@ from constants import (ACTION, BAD_REQUEST, CONNECTION_TIMEOUT, DEFAULT_LISTEN_A
 from protocol import ProtocolError, check_presence, get_message, make_response, send_message
 
 
-
 def parse_args(argv=None):
     """Read the command line: ``-p PORT`` and ``-a ADDRESS``."""
     parser = argparse.ArgumentParser(description='JIM messenger server.')

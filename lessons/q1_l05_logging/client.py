@@ -16,7 +16,6 @@ from protocol import ProtocolError, check_response, get_message, make_presence, 
 logger = logging.getLogger(__name__)
 
 
-
 def parse_args(argv=None):
     """Read the command line: ``ADDRESS [PORT]`` and ``-n NAME``."""
     parser = argparse.ArgumentParser(description='JIM messenger client.')

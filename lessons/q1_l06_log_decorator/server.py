@@ -17,7 +17,6 @@ from protocol import ProtocolError, check_presence, get_message, make_response, 
 logger = logging.getLogger(__name__)
 
 
-
 def parse_args(argv=None):
     """Read the command line: ``-p PORT`` and ``-a ADDRESS``."""
     parser = argparse.ArgumentParser(description='JIM messenger server.')

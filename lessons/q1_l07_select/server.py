@@ -61,7 +61,7 @@ def handle_message(message, sender, clients):
                 return make_response(BAD_REQUEST, f'this server only relays to {ALL}'), []
             relayed = make_chat_message(sender.name, ALL, message[MESSAGE])
             return make_response(OK, 'OK'), [(client, relayed) for client in clients
-                                              if client is not sender and client.name]
+                                             if client is not sender and client.name]
     except ProtocolError as err:
         return make_response(BAD_REQUEST, str(err)), []
     return make_response(BAD_REQUEST, 'unknown or missing action'), []

@@ -24,7 +24,8 @@ class TestServerLogConfig(InTemporaryDirectory):
         logging.getLogger('server').warning('disk is %s', 'full')
         with open(os.path.join(self.directory, 'server.log'), encoding='utf-8') as file:
             line = file.read().strip()
-        self.assertEqual(RECORD.match(line).groups(), ('WARNING', 'test_log_config', 'disk is full'))
+        self.assertEqual(RECORD.match(line).groups(),
+                         ('WARNING', 'test_log_config', 'disk is full'))
 
 
 class TestClientLogConfig(InTemporaryDirectory):
