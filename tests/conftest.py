@@ -126,10 +126,9 @@ class ServerProcess:
         assert response['response'] == 200, response
 
 
-@pytest.fixture
-def server(stage: Stage, tmp_path: Path):
-    """A running server of the stage; it must stop cleanly on SIGTERM at the end."""
-    proc = ServerProcess(stage, tmp_path)
+def run_server(stage: Stage, workdir: Path):
+    """Start a server, hand it out, then check that it stops cleanly on SIGTERM."""
+    proc = ServerProcess(stage, workdir)
     proc.start()
     try:
         yield proc
@@ -138,3 +137,15 @@ def server(stage: Stage, tmp_path: Path):
     log = proc.log()
     assert code == 0, f'server exited with {code} on SIGTERM:\n{log}'
     assert 'Traceback' not in log, log
+
+
+@pytest.fixture
+def server(stage: Stage, tmp_path: Path):
+    """A running server of the stage, for this test alone."""
+    yield from run_server(stage, tmp_path)
+
+
+@pytest.fixture(scope='module')
+def shared_server(stage: Stage, tmp_path_factory: pytest.TempPathFactory):
+    """One server for every test of a module that leaves no state behind (hostile input)."""
+    yield from run_server(stage, tmp_path_factory.mktemp('shared'))

@@ -22,6 +22,7 @@ FEATURES = {
     'concurrent': 'serves many clients at once; a silent or slow one stalls nobody',
     'chat': 'relays msg to "#all" to every other client',
     'direct': 'relays msg to one user; 404/410 for unknown/absent users, 409, quit',
+    'storage': 'keeps users in a database across restarts; 410 for a known user offline',
 }
 
 

@@ -1,4 +1,5 @@
 """Bad input never stops the server: each case gets a 400 or a closed connection."""
+import itertools
 import json
 import time
 
@@ -12,6 +13,7 @@ def raw(obj) -> bytes:
 
 
 NOW = time.time()
+NAMES = itertools.count()
 BAD_REQUESTS = {
     'malformed json': b'{"action": presence}\n',
     'not json at all': b'hello, server\n',
@@ -36,7 +38,8 @@ BAD_REQUESTS = {
 
 
 @pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
-def test_bad_request_gets_400_and_server_goes_on(server, payload):
+def test_bad_request_gets_400_and_server_goes_on(shared_server, payload):
+    server = shared_server
     with server.connect() as conn:
         conn.send_raw(payload)
         response = conn.response()
@@ -48,11 +51,11 @@ def test_bad_request_gets_400_and_server_goes_on(server, payload):
 
 @pytest.mark.needs('persistent')
 @pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
-def test_connection_goes_on_after_a_bad_line(server, payload):
-    with server.connect() as conn:
+def test_connection_goes_on_after_a_bad_line(shared_server, payload):
+    with shared_server.connect() as conn:
         conn.send_raw(payload)
         assert conn.response()['response'] == 400
-        assert conn.request(presence('alice'))['response'] == 200
+        assert conn.request(presence(f'user{next(NAMES)}'))['response'] == 200
 
 
 def test_client_that_leaves_without_a_word(server):

@@ -1,0 +1,251 @@
+"""JIM server: one thread serves many clients with ``selectors``; ``#all`` and direct messages.
+
+Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every address). Users and
+their logins are kept in a SQLite database, ``server.db`` in the working directory (``--db``).
+"""
+import argparse
+import dataclasses
+import logging
+import selectors
+import signal
+import socket
+import sys
+import threading
+
+import server_log_config
+
+from cli import port_number
+from constants import (ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, GONE, MAX_CONNECTIONS, MESSAGE,
+                       MSG, NOT_FOUND, OK, PRESENCE, QUIT, RESPONSE, SEND_TIMEOUT, TO, USER)
+from descriptors import Port
+from metaclasses import ServerVerifier
+from protocol import (MessageReader, ProtocolError, check_chat_message, check_presence,
+                      make_chat_message, make_response, receive_messages, send_message)
+from server_console import console_loop
+from server_storage import ServerStorage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class Client:
+    """One connected client: its socket, its unfinished input and, after presence, its name."""
+
+    sock: socket.socket
+    address: tuple
+    reader: MessageReader = dataclasses.field(default_factory=MessageReader)
+    name: str = None
+
+
+def parse_args(argv=None):
+    """Read the command line: ``-p PORT``, ``-a ADDRESS`` and ``--db PATH``."""
+    parser = argparse.ArgumentParser(description='JIM messenger server.')
+    parser.add_argument('-p', '--port', type=port_number, default=DEFAULT_PORT,
+                        help=f'TCP port to listen on (default: {DEFAULT_PORT})')
+    parser.add_argument('-a', '--address', default=DEFAULT_LISTEN_ADDRESS,
+                        help='address to listen on (default: every address)')
+    parser.add_argument('--db', default='server.db',
+                        help='SQLite database file (default: server.db in this directory)')
+    return parser.parse_args(argv)
+
+
+def handle_message(message, sender, clients, known_users):
+    """Decide what one request does; no sockets involved.
+
+    ``known_users`` holds every account that has ever logged in (the storage in the server, a
+    set in tests). Return ``(response, deliveries)``: the answer for ``sender`` and a list of
+    ``(client, message)`` pairs to relay to other clients.
+    """
+    action = message.get(ACTION)
+    try:
+        if action == PRESENCE:
+            check_presence(message)
+            name = message[USER][ACCOUNT_NAME]
+            if any(client.name == name for client in clients if client is not sender):
+                return make_response(CONFLICT, f'the name {name} is in use'), []
+            sender.name = name
+            return make_response(OK, 'OK'), []
+        if action == QUIT:
+            return make_response(OK, 'Bye'), []
+        if action == MSG:
+            if sender.name is None:
+                return make_response(BAD_REQUEST, 'send presence first'), []
+            check_chat_message(message)
+            return route_chat_message(message, sender, clients, known_users)
+    except ProtocolError as err:
+        return make_response(BAD_REQUEST, str(err)), []
+    return make_response(BAD_REQUEST, 'unknown or missing action'), []
+
+
+def route_chat_message(message, sender, clients, known_users):
+    """Return the answer to a checked ``msg`` and its deliveries: to ``#all`` or to one user."""
+    to = message[TO]
+    relayed = make_chat_message(sender.name, to, message[MESSAGE])
+    if to == ALL:
+        recipients = [client for client in clients if client is not sender and client.name]
+    else:
+        recipients = [client for client in clients if client.name == to]
+        if not recipients and to in known_users:
+            return make_response(GONE, f'{to} is offline'), []
+        if not recipients:
+            return make_response(NOT_FOUND, f'there is no user {to}'), []
+    return make_response(OK, 'OK'), [(client, relayed) for client in recipients]
+
+
+class Server(metaclass=ServerVerifier):
+    """The chat server: a listening TCP socket and the clients its selector watches.
+
+    ``ServerVerifier`` checks the code of this class when it is created: it must use a
+    TCP/IPv4 socket and may never call ``connect``. ``Port`` rejects a port out of range.
+    """
+
+    port = Port()
+
+    def __init__(self, address, port, storage):
+        self.address = address
+        self.port = port
+        self.storage = storage
+        self.listener = None
+        self.selector = selectors.DefaultSelector()
+        # ``stop`` may be called from another thread: a byte on this pair wakes the select.
+        self.waker, self.wakeup = socket.socketpair()
+        self.selector.register(self.wakeup, selectors.EVENT_READ)
+
+    def listen(self):
+        """Open the listening socket and watch it for new connections."""
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((self.address, self.port))
+        self.listener.listen(MAX_CONNECTIONS)
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        logger.info('Listening on %s:%s', self.address or '*', self.port)
+
+    def connected_clients(self):
+        """Return every client the selector watches (the listening socket carries no client)."""
+        return [key.data for key in self.selector.get_map().values() if key.data is not None]
+
+    def serve_forever(self):
+        """Serve every client from this one thread, until interrupted or stopped."""
+        while True:
+            for key, _ in self.selector.select():
+                if key.fileobj is self.wakeup:
+                    return
+                if key.fileobj is self.listener:
+                    self.accept()
+                else:
+                    self.read(key.data)
+
+    def stop(self):
+        """Make ``serve_forever`` return; safe to call from any thread."""
+        self.waker.send(b'x')
+
+    def close(self):
+        """Disconnect every client and stop listening."""
+        for client in self.connected_clients():
+            self.disconnect(client, 'server stopping')
+        self.selector.close()
+        self.waker.close()
+        self.wakeup.close()
+        if self.listener is not None:
+            self.listener.close()
+
+    def accept(self):
+        """Take a new connection and watch it for input."""
+        sock, address = self.listener.accept()
+        # Reads happen only when select says data is there; the timeout bounds a send to a
+        # client that does not read, so that it cannot stall everyone else for long.
+        sock.settimeout(SEND_TIMEOUT)
+        self.selector.register(sock, selectors.EVENT_READ, Client(sock, address))
+        logger.info('%s: connected', address)
+
+    def read(self, client):
+        """Read what ``client`` sent and answer every complete request in it."""
+        try:
+            items = receive_messages(client.sock, client.reader)
+        except OSError as err:
+            self.disconnect(client, f'gone ({err})')
+            return
+        for item in items:
+            if isinstance(item, ProtocolError):
+                logger.warning('%s: bad request: %s', client.address, item)
+                self.send(client, make_response(BAD_REQUEST, str(item)))
+                continue
+            logger.debug('%s: received %s', client.address, item)
+            previous_name = client.name
+            response, deliveries = handle_message(item, client, self.connected_clients(),
+                                                  self.storage)
+            if item.get(ACTION) == PRESENCE and response[RESPONSE] == OK:
+                self.record_login(client, previous_name)
+            self.send(client, response)
+            for recipient, message in deliveries:
+                self.send(recipient, message)
+            if item.get(ACTION) == QUIT:
+                self.disconnect(client, 'quit')
+                return
+        if client.reader.broken:
+            self.disconnect(client, 'the stream cannot be read further')
+
+    def send(self, client, message):
+        """Send ``message`` to ``client``; drop the client if it cannot take it."""
+        if client.sock.fileno() == -1:
+            return          # already disconnected
+        try:
+            send_message(client.sock, message)
+        except OSError as err:
+            self.disconnect(client, f'cannot be sent to ({err})')
+
+    def disconnect(self, client, reason):
+        """Stop watching ``client`` and close its connection."""
+        if client.sock.fileno() == -1:
+            return          # already disconnected
+        self.selector.unregister(client.sock)
+        client.sock.close()
+        if client.name is not None:
+            self.storage.user_logout(client.name)
+        logger.info('%s: disconnected: %s', client.address, reason)
+
+    def record_login(self, client, previous_name):
+        """Store a successful presence; a client that changed its name logs the old one out."""
+        if previous_name not in (None, client.name):
+            self.storage.user_logout(previous_name)
+        ip, port = client.address[:2]
+        self.storage.user_login(client.name, ip, port)
+
+
+def stop_on_sigterm():
+    """Make SIGTERM stop the server the way Ctrl+C does."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def main(argv=None):
+    """Serve clients until Ctrl+C or SIGTERM."""
+    args = parse_args(argv)
+    server_log_config.configure()
+    stop_on_sigterm()
+    try:
+        server = Server(args.address, args.port, ServerStorage(f'sqlite:///{args.db}'))
+    except (TypeError, ValueError) as err:
+        logger.critical('%s', err)
+        return 2
+    try:
+        server.listen()
+        if sys.stdin.isatty():
+            threading.Thread(target=console_loop, args=(server.storage, sys.stdin, server.stop),
+                             daemon=True).start()
+        server.serve_forever()
+        logger.info('Server stopped')
+    except OSError as err:
+        logger.critical('Cannot listen on %s:%s: %s', args.address, args.port, err)
+        return 1
+    except KeyboardInterrupt:
+        logger.info('Server stopped')
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
