@@ -71,7 +71,12 @@ class TestRealRun(unittest.TestCase):
                 [sys.executable, str(LAUNCHER), '-p', str(free_port()), '-n', '2'],
                 cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             try:
-                launcher.stdin.write('s\nsay 1 hello from the launcher\n')
+                launcher.stdin.write('s\n')
+                launcher.stdin.flush()
+                for number in (1, 2):       # both clients are in the chat before anyone speaks
+                    joined = wait_for_text(Path(folder, f'client{number}.out'), '200')
+                    self.assertIn('200', joined)
+                launcher.stdin.write('say 1 hello from the launcher\n')
                 launcher.stdin.flush()
                 received = wait_for_text(Path(folder, 'client2.out'), 'user1: hello')
                 self.assertIn('user1: hello from the launcher', received)
