@@ -1,7 +1,8 @@
 """Sessions of the course monorepo.
 
 ``nox -s tests`` tests every stage (one session per stage: ``nox -s "tests(q1_l03_jim)"``);
-``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds.
+``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds;
+``nox -s screenshots`` redraws the PNGs of every window that the GUI stages' READMEs show.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ nox.options.sessions = ['tests']
 nox.options.error_on_missing_interpreters = False
 
 STAGES = [stage.name for stage in load_stages()]
+GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 # Files a stage diff never shows.
-DIFF_IGNORED = {'__pycache__', '.pytest_cache'}
+DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
 
 
 @nox.session
@@ -39,6 +41,17 @@ def tests(session: nox.Session, stage: str) -> None:
             session.run('python', '-m', 'pytest', 'tests', *session.posargs)
     with session.chdir(ROOT):
         session.run('python', '-m', 'pytest', 'tests', '--stage', stage, *session.posargs)
+
+
+@nox.session
+@nox.parametrize('stage', GUI_STAGES, ids=GUI_STAGES)
+def screenshots(session: nox.Session, stage: str) -> None:
+    """Save PNGs of a GUI stage's windows, drawn offscreen, into its screenshots/ folder."""
+    session.env['QT_QPA_PLATFORM'] = 'offscreen'
+    directory = LESSONS / stage
+    session.install('-r', str(directory / 'requirements.txt'))
+    with session.chdir(directory):
+        session.run('python', 'screenshots.py', 'screenshots')
 
 
 def stage_files(directory: Path) -> dict[str, Path]:

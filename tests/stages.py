@@ -23,6 +23,7 @@ FEATURES = {
     'chat': 'relays msg to "#all" to every other client',
     'direct': 'relays msg to one user; 404/410 for unknown/absent users, 409, quit',
     'storage': 'keeps users in a database across restarts; 410 for a known user offline',
+    'contacts': 'get_users, get_contacts, add_contact and del_contact',
 }
 
 

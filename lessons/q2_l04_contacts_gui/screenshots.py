@@ -1,0 +1,51 @@
+"""Save a PNG of every window of this stage, drawn offscreen with demo data.
+
+Run: ``python screenshots.py OUTPUT_DIR`` (``nox -s screenshots`` does it for every stage).
+"""
+from server_storage import ServerStorage
+from server_gui import ServerWindow, SettingsDialog, StatisticsDialog
+from PyQt5.QtWidgets import QApplication
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+
+# pylint: disable=wrong-import-position  # Qt must see the platform before it loads
+
+
+def demo_storage(folder):
+    """Return a storage with a few users, logins and messages."""
+    storage = ServerStorage(f'sqlite:///{folder}/demo.db')
+    for number, name in enumerate(('alice', 'bob', 'Мария', 'dave')):
+        storage.user_login(name, '192.168.0.1' + str(number), 50000 + number)
+    storage.user_logout('dave')
+    storage.add_message_counts({'alice': (12, 7), 'bob': (5, 9), 'Мария': (3, 4)})
+    return storage
+
+
+def main(output):
+    """Draw each window and save it under ``output``."""
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as folder:
+        storage = demo_storage(folder)
+        window = ServerWindow(storage, f'{folder}/server.ini')
+        windows = {
+            'server_window': window,
+            'server_statistics': StatisticsDialog(storage),
+            'server_settings': SettingsDialog(f'{folder}/server.ini'),
+        }
+        for name, widget in windows.items():
+            widget.show()
+            app.processEvents()
+            widget.grab().save(str(output / f'{name}.png'))
+            print(output / f'{name}.png')
+        storage.engine.dispose()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else 'screenshots'))
