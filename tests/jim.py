@@ -111,13 +111,21 @@ class JimConnection:
         self.send(message)
         return self.response()
 
-    def next_pushed(self) -> dict:
-        """Return the next message the server pushed (not a response)."""
-        if self.pushed:
-            return self.pushed.pop(0)
-        obj = self.receive()
-        assert 'response' not in obj, f'expected a pushed message, got {obj}'
-        return obj
+    def next_pushed(self, action: str = 'msg') -> dict:
+        """Return the next pushed message with ``action``, passing over other pushed ones.
+
+        Stages that announce who comes and goes push presence notices between messages; a
+        test of messages is not about those.
+        """
+        while True:
+            obj = self.pushed.pop(0) if self.pushed else self.receive()
+            assert 'response' not in obj, f'expected a pushed message, got {obj}'
+            if obj.get('action') == action:
+                return obj
+
+    def pushed_messages(self) -> list[dict]:
+        """Return the pushed ``msg`` objects kept while waiting for responses."""
+        return [obj for obj in self.pushed if obj.get('action') == 'msg']
 
     def response_or_close(self) -> dict | None:
         """Return the next response, or None if the server closed or reset the connection."""

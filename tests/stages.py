@@ -24,6 +24,7 @@ FEATURES = {
     'direct': 'relays msg to one user; 404/410 for unknown/absent users, 409, quit',
     'storage': 'keeps users in a database across restarts; 410 for a known user offline',
     'contacts': 'get_users, get_contacts, add_contact and del_contact',
+    'notify': 'pushes presence (status online/offline) to the others when a user comes or goes',
 }
 
 

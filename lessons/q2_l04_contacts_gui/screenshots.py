@@ -2,17 +2,15 @@
 
 Run: ``python screenshots.py OUTPUT_DIR`` (``nox -s screenshots`` does it for every stage).
 """
-from server_storage import ServerStorage
-from server_gui import ServerWindow, SettingsDialog, StatisticsDialog
-from PyQt5.QtWidgets import QApplication
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+from PyQt5.QtWidgets import QApplication
 
-# pylint: disable=wrong-import-position  # Qt must see the platform before it loads
+from server_gui import ServerWindow, SettingsDialog, StatisticsDialog
+from server_storage import ServerStorage
 
 
 def demo_storage(folder):
@@ -29,6 +27,7 @@ def main(output):
     """Draw each window and save it under ``output``."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')    # read when the app starts
     app = QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as folder:
         storage = demo_storage(folder)
