@@ -7,6 +7,7 @@ whose manifest does not declare those features.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from jim import JimConnection, free_port, presence
+from jim import POOL, TEST_PASSWORD, TEST_USERS, JimConnection, authenticate, free_port, presence
 from stages import FEATURES, LESSONS, Stage, load_stage
 
 START_TIMEOUT = 15.0
@@ -66,9 +67,12 @@ def stage(pytestconfig: pytest.Config) -> Stage:
 class ServerProcess:
     """A stage's server running in a subprocess, in a working directory of its own."""
 
-    def __init__(self, stage: Stage, workdir: Path):
+    def __init__(self, stage: Stage, workdir: Path, accounts: Path | None = None):
         self.stage = stage
         self.workdir = workdir
+        if accounts is not None:       # a database with TEST_USERS in it, made once
+            for path in accounts.glob('*'):
+                shutil.copy(path, workdir)
         self.address = ('127.0.0.1', free_port())
         self.output = workdir / 'server-output.txt'
         self.process: subprocess.Popen | None = None
@@ -111,24 +115,47 @@ class ServerProcess:
         """Open a new raw connection."""
         return JimConnection(self.address, timeout=timeout)
 
+    def introduce(self, conn: JimConnection, name: str) -> dict:
+        """Introduce ``name`` on ``conn``: log in where the stage has accounts, else presence."""
+        if self.stage.has('auth'):
+            return authenticate(conn, name)
+        return conn.request(presence(name))
+
     def join(self, name: str) -> JimConnection:
-        """Open a connection and introduce ``name`` with presence (200 expected)."""
+        """Open a connection and introduce ``name`` (200 expected)."""
         conn = self.connect()
-        response = conn.request(presence(name))
+        response = self.introduce(conn, name)
         assert response['response'] == 200, response
         return conn
 
+    def session(self, name: str) -> JimConnection:
+        """Open a connection on which requests are served: logged in as ``name`` if need be."""
+        return self.join(name) if self.stage.has('auth') else self.connect()
+
     def assert_serving(self) -> None:
-        """Fail unless the server still answers a presence with 200."""
+        """Fail unless the server still introduces a newcomer with 200."""
         assert self.process is not None and self.process.poll() is None, self.log()
         with self.connect() as conn:
-            response = conn.request(presence(f'probe{next(PROBES)}'))
+            response = self.introduce(conn, f'probe{next(PROBES) % POOL}')
         assert response['response'] == 200, response
 
 
-def run_server(stage: Stage, workdir: Path):
+@pytest.fixture(scope='session')
+def accounts(stage: Stage, tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """For stages with authentication: a folder with a database of TEST_USERS."""
+    if not stage.has('auth'):
+        return None
+    folder = tmp_path_factory.mktemp('accounts')
+    done = subprocess.run(stage.command('add_users') + TEST_USERS, cwd=folder, text=True,
+                          input=f'{TEST_PASSWORD}\n' * len(TEST_USERS), capture_output=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder
+
+
+def run_server(stage: Stage, workdir: Path, accounts: Path | None):
     """Start a server, hand it out, then check that it stops cleanly on SIGTERM."""
-    proc = ServerProcess(stage, workdir)
+    proc = ServerProcess(stage, workdir, accounts)
     proc.start()
     try:
         yield proc
@@ -140,12 +167,13 @@ def run_server(stage: Stage, workdir: Path):
 
 
 @pytest.fixture
-def server(stage: Stage, tmp_path: Path):
+def server(stage: Stage, tmp_path: Path, accounts: Path | None):
     """A running server of the stage, for this test alone."""
-    yield from run_server(stage, tmp_path)
+    yield from run_server(stage, tmp_path, accounts)
 
 
 @pytest.fixture(scope='module')
-def shared_server(stage: Stage, tmp_path_factory: pytest.TempPathFactory):
+def shared_server(stage: Stage, tmp_path_factory: pytest.TempPathFactory,
+                  accounts: Path | None):
     """One server for every test of a module that leaves no state behind (hostile input)."""
-    yield from run_server(stage, tmp_path_factory.mktemp('shared'))
+    yield from run_server(stage, tmp_path_factory.mktemp('shared'), accounts)

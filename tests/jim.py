@@ -5,11 +5,19 @@ bug with its own tests.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
 
 TIMEOUT = 5.0
+
+# Stages with authentication: every account the suite may log in as, all with one password.
+TEST_PASSWORD = 'correct horse battery staple'
+POOL = 50
+TEST_USERS = (['alice', 'bob', 'carol', 'observer', 'slowpoke', 'Алиса'] +
+              [f'probe{n}' for n in range(POOL)] + [f'user{n}' for n in range(POOL)])
 
 
 def presence(name: str) -> dict:
@@ -32,6 +40,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def authenticate(conn: 'JimConnection', name: str, password: str = TEST_PASSWORD) -> dict:
+    """Log in by challenge-response; return the last response (200 when logged in).
+
+    The server answers the name with 101 and a salt, an iteration count and a nonce; the
+    client proves it knows the password with HMAC-SHA256(PBKDF2(password, salt), nonce).
+    """
+    user = {'account_name': name}
+    challenge = conn.request({'action': 'authenticate', 'time': time.time(), 'user': user})
+    if challenge['response'] != 101:
+        return challenge
+    key = hashlib.pbkdf2_hmac('sha256', password.encode(), bytes.fromhex(challenge['salt']),
+                              challenge['iterations'])
+    proof = hmac.new(key, bytes.fromhex(challenge['nonce']), 'sha256').hexdigest()
+    return conn.request({'action': 'authenticate', 'time': time.time(), 'user': user,
+                         'proof': proof})
 
 
 class JimConnection:

@@ -25,6 +25,7 @@ FEATURES = {
     'storage': 'keeps users in a database across restarts; 410 for a known user offline',
     'contacts': 'get_users, get_contacts, add_contact and del_contact',
     'notify': 'pushes presence (status online/offline) to the others when a user comes or goes',
+    'auth': 'accounts with passwords; challenge-response login; 401 before it, 402, 409',
 }
 
 

@@ -3,10 +3,12 @@ import subprocess
 
 import pytest
 
-from jim import free_port
+from jim import TEST_PASSWORD, free_port
 
 
 def run_client(stage, server, tmp_path, name, stdin='', which='client'):
+    if stage.has('auth'):
+        stdin = f'{TEST_PASSWORD}\n{stdin}'    # not a terminal: the first line is the password
     argv = stage.command(which, host=server.address[0], port=server.address[1], name=name)
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30,
                           cwd=tmp_path, check=False)

@@ -36,7 +36,7 @@ def test_message_to_user_who_left_gets_404_or_410(server):
 
 def test_name_in_use_gets_409(server):
     with server.join('alice'), server.connect() as impostor:
-        response = impostor.request(presence('alice'))
+        response = server.introduce(impostor, 'alice')
     assert response['response'] == 409
 
 
@@ -46,7 +46,7 @@ def test_name_is_free_again_after_quit(server):
     assert alice.closed_by_server()
     alice.close()
     with server.connect() as again:
-        assert again.request(presence('alice'))['response'] == 200
+        assert server.introduce(again, 'alice')['response'] == 200
 
 
 def test_name_is_free_again_after_disconnect(server):
@@ -55,7 +55,7 @@ def test_name_is_free_again_after_disconnect(server):
     deadline = time.monotonic() + 5
     while True:
         with server.connect() as again:
-            code = again.request(presence('alice'))['response']
+            code = server.introduce(again, 'alice')['response']
         if code != 409 or time.monotonic() > deadline:
             break
     assert code == 200

@@ -13,14 +13,14 @@ def encoded(name: str) -> bytes:
 
 
 def test_several_messages_in_one_write(server):
-    with server.connect() as conn:
-        conn.send_raw(b''.join(encoded(f'user{i}') + b'\n' for i in range(5)))
+    with server.session('alice') as conn:
+        conn.send_raw(b''.join(encoded('alice') + b'\n' for _ in range(5)))
         for _ in range(5):
             assert conn.response()['response'] == 200
 
 
 def test_objects_without_newline_between_them(server):
-    with server.connect() as conn:
+    with server.session('alice') as conn:
         conn.send_raw(encoded('alice') + encoded('alice') + b'\r\n  ' + encoded('alice'))
         for _ in range(3):
             assert conn.response()['response'] == 200
@@ -28,7 +28,7 @@ def test_objects_without_newline_between_them(server):
 
 def test_one_message_across_many_writes(server):
     data = encoded('Алиса') + b'\n'
-    with server.connect() as conn:
+    with server.session('Алиса') as conn:
         for index in range(len(data)):
             conn.send_raw(data[index:index + 1])
             if index == len(data) // 2:
@@ -38,9 +38,9 @@ def test_one_message_across_many_writes(server):
 
 
 def test_multibyte_character_split_between_writes(server):
-    data = encoded('Ж' * 10) + b'\n'
-    cut = data.index('Ж'.encode()) + 1
-    with server.connect() as conn:
+    data = encoded('Алиса') + b'\n'
+    cut = data.index('Алиса'.encode()) + 1
+    with server.session('Алиса') as conn:
         conn.send_raw(data[:cut])
         server.assert_serving()
         conn.send_raw(data[cut:])
@@ -50,13 +50,13 @@ def test_multibyte_character_split_between_writes(server):
 def test_braces_and_quotes_inside_strings(server):
     message = presence('alice')
     message['user']['status'] = 'a } tricky { "status" \\ here'
-    with server.connect() as conn:
+    with server.session('alice') as conn:
         conn.send_raw(json.dumps(message).encode())
         assert conn.response()['response'] == 200
 
 
 def test_garbage_between_objects_is_answered_and_skipped(server):
-    with server.connect() as conn:
+    with server.session('alice') as conn:
         conn.send_raw(encoded('alice') + b'\nnot json\n' + encoded('alice') + b'\n')
         codes = [conn.response()['response'] for _ in range(3)]
     assert codes == [200, 400, 200]

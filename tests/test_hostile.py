@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from jim import JimConnection, msg, presence
+from jim import POOL, JimConnection, msg, presence
 
 
 def raw(obj) -> bytes:
@@ -40,7 +40,7 @@ BAD_REQUESTS = {
 @pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
 def test_bad_request_gets_400_and_server_goes_on(shared_server, payload):
     server = shared_server
-    with server.connect() as conn:
+    with server.session(f'user{next(NAMES) % POOL}') as conn:
         conn.send_raw(payload)
         response = conn.response()
     assert response['response'] == 400, response
@@ -52,10 +52,11 @@ def test_bad_request_gets_400_and_server_goes_on(shared_server, payload):
 @pytest.mark.needs('persistent')
 @pytest.mark.parametrize('payload', BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
 def test_connection_goes_on_after_a_bad_line(shared_server, payload):
-    with shared_server.connect() as conn:
+    name = f'user{next(NAMES) % POOL}'
+    with shared_server.session(name) as conn:
         conn.send_raw(payload)
         assert conn.response()['response'] == 400
-        assert conn.request(presence(f'user{next(NAMES)}'))['response'] == 200
+        assert conn.request(presence(name))['response'] == 200
 
 
 def test_client_that_leaves_without_a_word(server):
@@ -119,7 +120,7 @@ def test_vanishing_client_does_not_disturb_a_connected_one(server):
 @pytest.mark.needs('concurrent', 'chat')
 def test_client_that_never_reads_is_dropped_and_others_go_on(server):
     slow = JimConnection(server.address, receive_buffer=4096)
-    assert slow.request(presence('slowpoke'))['response'] == 200
+    assert server.introduce(slow, 'slowpoke')['response'] == 200
     text = 'ж' * 490
     # 50 x 100 messages of 1 KB: more than the kernel buffers towards the slow client hold.
     with server.join('alice') as alice, server.join('bob') as bob:

@@ -7,7 +7,7 @@ from jim import presence
 
 
 def test_presence_is_answered_with_200(server):
-    with server.connect() as conn:
+    with server.session('alice') as conn:
         response = conn.request(presence('alice'))
     assert response['response'] == 200
     assert isinstance(response['time'], (int, float))
@@ -17,19 +17,19 @@ def test_presence_is_answered_with_200(server):
 
 
 def test_cyrillic_account_name_is_accepted(server):
-    with server.connect() as conn:
+    with server.session('Алиса') as conn:
         assert conn.request(presence('Алиса'))['response'] == 200
 
 
 def test_many_clients_one_after_another(server):
     for number in range(20):
-        with server.connect() as conn:
+        with server.session(f'user{number}') as conn:
             assert conn.request(presence(f'user{number}'))['response'] == 200
 
 
 @pytest.mark.needs('persistent')
 def test_several_requests_on_one_connection(server):
-    with server.connect() as conn:
+    with server.session('alice') as conn:
         assert conn.request(presence('alice'))['response'] == 200
         for _ in range(3):
             # A second presence from the same user is a status update, still 200.
