@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,9 +56,11 @@ def screenshots(session: nox.Session, stage: str) -> None:
 
 
 def stage_files(directory: Path) -> dict[str, Path]:
-    """Return the files of a stage by their path inside it."""
-    return {str(path.relative_to(directory)): path for path in sorted(directory.rglob('*'))
-            if path.is_file() and not DIFF_IGNORED & set(path.parts)}
+    """Return the files of a stage that git would keep, by their path inside it."""
+    listed = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+                            cwd=directory, capture_output=True, text=True, check=True).stdout
+    return {name: directory / name for name in sorted(listed.splitlines())
+            if (directory / name).is_file() and not DIFF_IGNORED & set(Path(name).parts)}
 
 
 @nox.session(venv_backend='none')
@@ -71,10 +74,17 @@ def diff(session: nox.Session) -> None:
             session.error(f'no stage {directory.name}; stages: {", ".join(STAGES)}')
     old_files, new_files = stage_files(old), stage_files(new)
     for name in sorted(old_files.keys() | new_files.keys()):
-        before = old_files[name].read_text(encoding='utf-8').splitlines(True) \
-            if name in old_files else []
-        after = new_files[name].read_text(encoding='utf-8').splitlines(True) \
-            if name in new_files else []
+        try:
+            before = text_lines(old_files.get(name))
+            after = text_lines(new_files.get(name))
+        except UnicodeDecodeError:
+            print(f'Binary files {old.name}/{name} and {new.name}/{name} differ')
+            continue
         sys.stdout.writelines(difflib.unified_diff(
             before, after, f'{old.name}/{name}' if before else '/dev/null',
             f'{new.name}/{name}' if after else '/dev/null'))
+
+
+def text_lines(path: Path | None) -> list[str]:
+    """Return the lines of a text file (none for a missing one)."""
+    return path.read_text(encoding='utf-8').splitlines(True) if path else []
