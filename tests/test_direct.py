@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from jim import msg, presence
+from jim import msg
 
 pytestmark = pytest.mark.needs('direct')
 

@@ -1,34 +1,10 @@
 """The client window against a real server: log in, chat, manage contacts."""
-import socket
-import threading
-
 import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QDialogButtonBox, QMessageBox
 
 from client_gui import LoginDialog, start_session
-from server import Server
-from server_storage import ServerStorage
-
-
-def free_port():
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def running_server(tmp_path):
-    """A server on a free port, serving in a thread, with a file database."""
-    server = Server('127.0.0.1', free_port(), ServerStorage(f'sqlite:///{tmp_path}/server.db'))
-    server.listen()
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server
-    server.stop()
-    thread.join(5)
-    server.close()
+from conftest import free_port
 
 
 @pytest.fixture

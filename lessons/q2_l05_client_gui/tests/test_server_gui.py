@@ -1,35 +1,12 @@
 """The server's windows, driven through pytest-qt against a real server in a thread."""
 import socket
-import threading
 
-import pytest
 from PyQt5.QtWidgets import QMessageBox
 
 from protocol import MessageReader, encode_message, make_chat_message, make_presence
-from server import Server
 from server_gui import Notifier, ServerWindow, SettingsDialog, StatisticsDialog
 from server_settings import load_settings
 from server_storage import ServerStorage
-
-
-def free_port():
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def running_server(tmp_path):
-    """A server on a free port, serving in a thread, with a file database."""
-    server = Server('127.0.0.1', free_port(), ServerStorage(f'sqlite:///{tmp_path}/server.db'))
-    server.listen()
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server
-    server.stop()
-    thread.join(5)
-    server.close()
 
 
 def join(server, name):

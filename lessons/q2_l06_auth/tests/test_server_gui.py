@@ -1,39 +1,14 @@
 """The server's windows, driven through pytest-qt against a real server in a thread."""
-import socket
-import threading
-
-import pytest
 from PyQt5.QtWidgets import QMessageBox
 
 from client import ChatClient
 from client_storage import ClientStorage
-from protocol import encode_message, make_chat_message
-from server import Server
 from passwords import derive_key
+from protocol import encode_message, make_chat_message
 from server_gui import (AddUserDialog, Notifier, ServerWindow, SettingsDialog,
                         StatisticsDialog)
 from server_settings import load_settings
 from server_storage import ServerStorage
-
-
-def free_port():
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def running_server(tmp_path):
-    """A server on a free port, serving in a thread, with a file database."""
-    server = Server('127.0.0.1', free_port(), ServerStorage(f'sqlite:///{tmp_path}/server.db'))
-    server.listen()
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server
-    server.stop()
-    thread.join(5)
-    server.close()
 
 
 def join(server, name):
