@@ -1,9 +1,10 @@
 """The stage's own client, run as a student runs it, against the stage's server."""
+import socket
 import subprocess
 
 import pytest
 
-from jim import TEST_PASSWORD, free_port
+from jim import TEST_PASSWORD
 
 
 def run_client(stage, server, tmp_path, name, stdin='', which='client'):
@@ -22,9 +23,13 @@ def test_client_introduces_itself_and_exits_cleanly(stage, server, tmp_path):
 
 
 def test_client_reports_a_refused_connection(stage, tmp_path):
-    argv = stage.command('client', host='127.0.0.1', port=free_port(), name='alice')
-    done = subprocess.run(argv, input='', capture_output=True, text=True, timeout=30,
-                          cwd=tmp_path, check=False)
+    # Bound but not listening: refused, and no client can connect to itself on it.
+    with socket.socket() as bound:
+        bound.bind(('127.0.0.1', 0))
+        argv = stage.command('client', host='127.0.0.1', port=bound.getsockname()[1],
+                             name='alice')
+        done = subprocess.run(argv, input='', capture_output=True, text=True, timeout=30,
+                              cwd=tmp_path, check=False)
     assert done.returncode != 0
     assert 'Traceback' not in done.stderr
     assert 'refused' in (done.stdout + done.stderr).lower()

@@ -20,6 +20,14 @@ def free_port():
 
 
 @pytest.fixture
+def closed_port():
+    """A port that refuses connections: bound, never listening (so no self-connection)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
 def running_server(tmp_path):
     """A server on a free port, serving in a thread, with a file database."""
     server = Server('127.0.0.1', free_port(), ServerStorage(f'sqlite:///{tmp_path}/server.db'))

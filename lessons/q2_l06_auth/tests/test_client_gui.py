@@ -4,7 +4,6 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QDialogButtonBox, QMessageBox
 
 from client_gui import LoginDialog, start_session
-from conftest import free_port
 
 
 @pytest.fixture
@@ -85,8 +84,8 @@ def test_contact_removed_after_confirmation(qtbot, log_in, monkeypatch):
     qtbot.waitUntil(lambda: alice.contacts.count() == 1, timeout=5000)
 
 
-def test_wrong_server_is_reported(qtbot, tmp_path):
-    window, thread = start_session('alice', 'secret', '127.0.0.1', free_port(),
+def test_wrong_server_is_reported(qtbot, tmp_path, closed_port):
+    window, thread = start_session('alice', 'secret', '127.0.0.1', closed_port,
                                    tmp_path / 'a.db')
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.client.signals.failed, timeout=5000) as blocker:
