@@ -2,7 +2,8 @@
 
 ``nox -s tests`` tests every stage (one session per stage: ``nox -s "tests(q1_l03_jim)"``);
 ``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds;
-``nox -s screenshots`` redraws the PNGs of every window that the GUI stages' READMEs show.
+``nox -s screenshots`` redraws the PNGs of every window that the GUI stages' READMEs show;
+``nox -s bench`` prints the performance figures of final/.
 """
 from __future__ import annotations
 
@@ -22,17 +23,23 @@ nox.options.sessions = ['tests']
 nox.options.error_on_missing_interpreters = False
 
 STAGES = [stage.name for stage in load_stages()]
+# The distributions of final/ that exist so far, each tested on its own.
+FINAL = [f'final/{path.parent.name}' for path in sorted((ROOT / 'final').glob('*/pyproject.toml'))]
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 # Files a stage diff never shows.
 DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
 
 
 @nox.session
-@nox.parametrize('stage', STAGES, ids=STAGES)
+@nox.parametrize('stage', STAGES + FINAL, ids=STAGES + [name.replace('/', '-') for name in FINAL])
 def tests(session: nox.Session, stage: str) -> None:
-    """Test one stage: its own tests, then the black-box suite against its server."""
+    """Test one stage (its own tests, then the black-box suite) or one final/ distribution."""
     session.env['UV_COMPILE_BYTECODE'] = '1'
     session.env['QT_QPA_PLATFORM'] = 'offscreen'
+    if stage in FINAL:
+        session.install('-e', f'{ROOT / stage}[test]')
+        session.run('python', '-m', 'pytest', str(ROOT / stage / 'tests'), *session.posargs)
+        return
     directory = LESSONS / stage
     session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
     if (directory / 'requirements.txt').is_file():
@@ -53,6 +60,15 @@ def screenshots(session: nox.Session, stage: str) -> None:
     session.install('-r', str(directory / 'requirements.txt'))
     with session.chdir(directory):
         session.run('python', 'screenshots.py', 'screenshots')
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Print performance figures of final/ (never a pass or fail on a time)."""
+    session.env['UV_COMPILE_BYTECODE'] = '1'
+    session.install('-e', str(ROOT / 'final' / 'protocol'))
+    for script in sorted((ROOT / 'final').glob('*/bench/*.py')):
+        session.run('python', str(script))
 
 
 def stage_files(directory: Path) -> dict[str, Path]:

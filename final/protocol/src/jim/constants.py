@@ -1,0 +1,44 @@
+"""Names and limits of the JIM dialect: one place for every string and number on the wire."""
+from enum import IntEnum, StrEnum
+
+MAX_MESSAGE_BYTES = 65_536      # one encoded object, newline included
+MAX_NAME_LENGTH = 25            # characters in an account name
+MAX_TEXT_LENGTH = 500           # characters in the text of a msg
+MAX_ROOM_LENGTH = 25            # characters in a room name, after its '#'
+ALL = '#all'                    # the room every user is in
+
+
+class Action(StrEnum):
+    """The value of ``action`` in a request or a pushed message."""
+
+    PRESENCE = 'presence'
+    PROBE = 'probe'
+    MSG = 'msg'
+    QUIT = 'quit'
+    AUTHENTICATE = 'authenticate'
+    JOIN = 'join'
+    LEAVE = 'leave'
+    GET_CONTACTS = 'get_contacts'
+    ADD_CONTACT = 'add_contact'
+    DEL_CONTACT = 'del_contact'
+    GET_USERS = 'get_users'
+
+
+class Status(IntEnum):
+    """Response codes (the value of ``response``)."""
+
+    BASIC_NOTICE = 100
+    CHALLENGE = 101               # authenticate: a step of the handshake follows
+    IMPORTANT_NOTICE = 102
+    OK = 200
+    CREATED = 201
+    ACCEPTED = 202                # the response carries a list
+    BAD_REQUEST = 400
+    UNAUTHORIZED = 401            # log in first
+    WRONG_CREDENTIALS = 402
+    FORBIDDEN = 403
+    NOT_FOUND = 404
+    CONFLICT = 409
+    GONE = 410                    # a known user who is offline
+    TOO_MANY_REQUESTS = 429
+    SERVER_ERROR = 500
