@@ -23,25 +23,25 @@ nox.options.sessions = ['tests']
 nox.options.error_on_missing_interpreters = False
 
 STAGES = [stage.name for stage in load_stages()]
-# The distributions of final/ that exist so far, each tested on its own.
-FINAL = [f'final/{path.parent.name}' for path in sorted((ROOT / 'final').glob('*/pyproject.toml'))]
+# The distributions of final/, in the order they depend on each other.
+FINAL = [f'final/{name}' for name in ('protocol', 'server', 'client')
+         if (ROOT / 'final' / name / 'pyproject.toml').is_file()]
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 # Files a stage diff never shows.
 DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
 
 
 @nox.session
-@nox.parametrize('stage', STAGES + FINAL, ids=STAGES + [name.replace('/', '-') for name in FINAL])
+@nox.parametrize('stage', [*STAGES, 'final'], ids=[*STAGES, 'final'])
 def tests(session: nox.Session, stage: str) -> None:
-    """Test one stage (its own tests, then the black-box suite) or one final/ distribution."""
+    """Test one stage, or final/: its own tests, then the black-box suite against its server."""
     session.env['UV_COMPILE_BYTECODE'] = '1'
     session.env['QT_QPA_PLATFORM'] = 'offscreen'
-    if stage in FINAL:
-        session.install('-e', f'{ROOT / stage}[test]')
-        session.run('python', '-m', 'pytest', str(ROOT / stage / 'tests'), *session.posargs)
+    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+    if stage == 'final':
+        test_final(session)
         return
     directory = LESSONS / stage
-    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
     if (directory / 'requirements.txt').is_file():
         session.install('-r', str(directory / 'requirements.txt'))
     if (directory / 'tests').is_dir():
@@ -66,9 +66,19 @@ def screenshots(session: nox.Session, stage: str) -> None:
 def bench(session: nox.Session) -> None:
     """Print performance figures of final/ (never a pass or fail on a time)."""
     session.env['UV_COMPILE_BYTECODE'] = '1'
-    session.install('-e', str(ROOT / 'final' / 'protocol'))
+    session.install(*[arg for name in FINAL for arg in ('-e', str(ROOT / name))])
     for script in sorted((ROOT / 'final').glob('*/bench/*.py')):
         session.run('python', str(script))
+
+
+def test_final(session: nox.Session) -> None:
+    """Install the final/ distributions together (they depend on each other), test each."""
+    editable = [arg for name in FINAL for arg in ('-e', f'{ROOT / name}[test]')]
+    session.install(*editable, 'hypothesis')
+    for name in FINAL:
+        session.run('python', '-m', 'pytest', str(ROOT / name / 'tests'), *session.posargs)
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'tests', '--stage', 'final', *session.posargs)
 
 
 def stage_files(directory: Path) -> dict[str, Path]:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from jim import POOL, TEST_PASSWORD, TEST_USERS, JimConnection, authenticate, free_port, presence
-from stages import FEATURES, LESSONS, Stage, load_stage
+from jim import (POOL, TEST_PASSWORD, TEST_USERS, JimConnection, authenticate, free_port,
+                 presence, scram_login)
+from stages import FEATURES, FINAL, LESSONS, Stage, load_stage
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -38,7 +39,7 @@ def selected_stage(config: pytest.Config) -> Stage:
     name = config.getoption('--stage')
     if not name:
         raise pytest.UsageError('name the stage to test: pytest tests --stage q1_l03_jim')
-    directory = LESSONS / name
+    directory = FINAL if name == 'final' else LESSONS / name
     if not (directory / 'stage.toml').is_file():
         raise pytest.UsageError(f'no stage manifest at {directory}/stage.toml')
     return load_stage(directory)
@@ -117,6 +118,8 @@ class ServerProcess:
 
     def introduce(self, conn: JimConnection, name: str) -> dict:
         """Introduce ``name`` on ``conn``: log in where the stage has accounts, else presence."""
+        if self.stage.has('scram'):
+            return scram_login(conn, name)
         if self.stage.has('auth'):
             return authenticate(conn, name)
         return conn.request(presence(name))
@@ -130,7 +133,8 @@ class ServerProcess:
 
     def session(self, name: str) -> JimConnection:
         """Open a connection on which requests are served: logged in as ``name`` if need be."""
-        return self.join(name) if self.stage.has('auth') else self.connect()
+        logs_in = self.stage.has('auth') or self.stage.has('scram')
+        return self.join(name) if logs_in else self.connect()
 
     def assert_serving(self) -> None:
         """Fail unless the server still introduces a newcomer with 200."""
@@ -143,7 +147,7 @@ class ServerProcess:
 @pytest.fixture(scope='session')
 def accounts(stage: Stage, tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     """For stages with authentication: a folder with a database of TEST_USERS."""
-    if not stage.has('auth'):
+    if not stage.has('auth') and not stage.has('scram'):
         return None
     folder = tmp_path_factory.mktemp('accounts')
     done = subprocess.run(stage.command('add_users') + TEST_USERS, cwd=folder, text=True,

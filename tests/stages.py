@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / 'lessons'
+FINAL = ROOT / 'final'
 
 # Every feature a stage may declare, with what it means; the suite tests each one.
 FEATURES = {
@@ -26,6 +27,9 @@ FEATURES = {
     'contacts': 'get_users, get_contacts, add_contact and del_contact',
     'notify': 'pushes presence (status online/offline) to the others when a user comes or goes',
     'auth': 'accounts with passwords; challenge-response login; 401 before it, 402, 409',
+    'scram': 'accounts with SCRAM-SHA-256 login (RFC 5802/7677); 401 before it, 402, 409',
+    'offline': 'a message to a user who is offline is kept and delivered at their next login',
+    'rooms': 'join and leave #rooms; a room message reaches its members',
 }
 
 
@@ -42,10 +46,14 @@ class Stage:
     features: frozenset
 
     def command(self, which: str, **values: object) -> list[str]:
-        """Return the argv of one of the manifest's commands with its fields filled in."""
+        """Return the argv of one of the manifest's commands with its fields filled in.
+
+        The first word is a script of the stage, or ``-m`` and a module (final/).
+        """
         template = self.run[which]
-        script = self.directory / template[0]
-        return [sys.executable, str(script)] + [part.format(**values) for part in template[1:]]
+        start = template[:2] if template[0] == '-m' else [str(self.directory / template[0])]
+        rest = template[len(start):] if template[0] == '-m' else template[1:]
+        return [sys.executable, *start] + [part.format(**values) for part in rest]
 
     def has(self, *features: str) -> bool:
         """Tell whether the stage supports every one of ``features``."""

@@ -8,7 +8,7 @@ from jim import TEST_PASSWORD
 
 
 def run_client(stage, server, tmp_path, name, stdin='', which='client'):
-    if stage.has('auth'):
+    if stage.has('auth') or stage.has('scram'):
         stdin = f'{TEST_PASSWORD}\n{stdin}'    # not a terminal: the first line is the password
     argv = stage.command(which, host=server.address[0], port=server.address[1], name=name)
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30,

@@ -1,0 +1,94 @@
+"""A blocking connection to a JIM server: log in with SCRAM, send, receive."""
+from __future__ import annotations
+
+import collections
+import socket
+from typing import Any
+
+from jim.constants import Status
+from jim.framing import Decoder, FramingError, encode
+from jim.messages import ProtocolError, parse_response, request
+from jim.constants import Action
+from jim.scram import ScramClient, ScramError
+
+TIMEOUT = 10.0
+
+
+class LoginError(Exception):
+    """The server refused the login; ``status`` says why (402, 409, 429...)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f'{status}: {text}')
+        self.status = status
+
+
+class Connection:
+    """One connection to a server. ``receive`` returns responses and pushed messages alike."""
+
+    def __init__(self, host: str, port: int, timeout: float | None = TIMEOUT) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.decoder = Decoder()
+        self.pending: collections.deque[dict[str, Any]] = collections.deque()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.sock.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one message."""
+        self.sock.sendall(encode(message))
+
+    def receive(self) -> dict[str, Any]:
+        """Return the next object from the server; raise ConnectionError when it is gone."""
+        while not self.pending:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError('the server closed the connection')
+            for item in self.decoder.feed(data):
+                if isinstance(item, FramingError):
+                    raise ProtocolError(f'the server sent garbage: {item}')
+                self.pending.append(item)
+        return self.pending.popleft()
+
+    def response(self) -> dict[str, Any]:
+        """Return the next response (pushed messages before it stay queued for ``receive``)."""
+        for index, item in enumerate(self.pending):
+            if 'response' in item:
+                del self.pending[index]
+                return item
+        while True:
+            item = self.receive()
+            if 'response' in item:
+                return item
+            self.pending.append(item)
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send ``message`` and return the response to it."""
+        self.send(message)
+        response = self.response()
+        parse_response(response)
+        return response
+
+    def login(self, name: str, password: str) -> None:
+        """Log in with SCRAM-SHA-256; raise LoginError if refused, ScramError if the server
+        is not the one that holds our verifier."""
+        scram = ScramClient(name, password)
+        user = {'account_name': name}
+        first = self.request(request(Action.AUTHENTICATE, user=user,
+                                     scram=scram.first_message()))
+        if first['response'] != Status.CHALLENGE:
+            raise LoginError(first['response'], first.get('error', ''))
+        final = self.request(request(Action.AUTHENTICATE, user=user,
+                                     scram=scram.final_message(first['scram'])))
+        if final['response'] != Status.OK:
+            raise LoginError(final['response'], final.get('error', ''))
+        scram.verify_server(final['scram'])
+
+
+__all__ = ['Connection', 'LoginError', 'ScramError']

@@ -1,0 +1,244 @@
+"""The chat itself, without I/O: who is logged in, which rooms exist, where each message goes.
+
+The engine hands it what arrived on each connection; it answers by queueing messages in
+``outbox`` and the messages to keep in ``to_store``. ``commit`` stores the batch, then hands
+out the outbox: nothing is acknowledged with 200 before it is on disk.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from jim.constants import ALL, Action, Status
+from jim.framing import FramingError
+from jim.messages import (Authenticate, ContactRequest, Msg, Presence, ProtocolError,
+                          RoomRequest, SimpleRequest, error_response, parse_request, response)
+from jim.scram import ScramError, ScramServer
+
+from jim_server.settings import Limits
+from jim_server.storage import Storage, StoredMessage
+
+Connection = Hashable
+
+
+@dataclasses.dataclass(eq=False)
+class Session:
+    """What the chat knows of one connection."""
+
+    address: str
+    name: str | None = None
+    scram: ScramServer | None = None
+    rooms: set[str] = dataclasses.field(default_factory=set)
+
+
+class LoginThrottle:
+    """Counts failed logins per key (account, address) within a sliding window."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self.failures: dict[str, collections.deque[float]] = {}
+
+    def blocked(self, *keys: str) -> bool:
+        """Tell whether any of ``keys`` has failed too often lately."""
+        now = self.clock()
+        for key in keys:
+            times = self.failures.get(key)
+            while times and times[0] < now - self.window:
+                times.popleft()
+            if times and len(times) >= self.limit:
+                return True
+        return False
+
+    def fail(self, *keys: str) -> None:
+        """Count one failure against each of ``keys``."""
+        for key in keys:
+            self.failures.setdefault(key, collections.deque()).append(self.clock())
+
+
+def relayed(sender: str, to: str, text: str, when: float | None = None) -> dict[str, Any]:
+    """Return a msg as the server pushes it to a recipient."""
+    return {'action': 'msg', 'time': time.time() if when is None else when, 'from': sender,
+            'to': to, 'encoding': 'utf-8', 'message': text}
+
+
+class Chat:
+    """All logged-in users, their rooms, and the rules of the conversation."""
+
+    def __init__(self, storage: Storage, limits: Limits,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.storage = storage
+        self.sessions: dict[Connection, Session] = {}
+        self.online: dict[str, Connection] = {}
+        self.rooms: dict[str, set[str]] = {}
+        self.outbox: list[tuple[Connection, dict[str, Any]]] = []
+        self.to_store: list[StoredMessage] = []
+        self.to_close: list[Connection] = []
+        self.throttle = LoginThrottle(limits.failed_logins, limits.failed_login_window, clock)
+
+    # The engine's calls.
+    def connect(self, conn: Connection, address: str) -> None:
+        """A connection was accepted from ``address``."""
+        self.sessions[conn] = Session(address)
+
+    def disconnect(self, conn: Connection) -> None:
+        """A connection is gone."""
+        session = self.sessions.pop(conn, None)
+        if session is None or session.name is None:
+            return
+        self.online.pop(session.name, None)
+        for room in session.rooms:
+            self.rooms.get(room, set()).discard(session.name)
+
+    def receive(self, conn: Connection, item: dict[str, Any] | FramingError) -> None:
+        """Handle one decoded object (or framing error) from ``conn``."""
+        if isinstance(item, FramingError):
+            self.reply(conn, response(Status.BAD_REQUEST, str(item)))
+            if item.fatal:
+                self.to_close.append(conn)
+            return
+        session = self.sessions[conn]
+        try:
+            request = parse_request(item)
+            if isinstance(request, Authenticate):
+                self.authenticate(conn, session, request)
+            elif isinstance(request, SimpleRequest) and request.action is Action.QUIT:
+                self.reply(conn, response(Status.OK, 'Bye'))
+                self.to_close.append(conn)
+            elif session.name is None:
+                self.reply(conn, response(Status.UNAUTHORIZED, 'log in first'))
+            else:
+                self.serve(conn, session.name, request)
+        except ProtocolError as error:
+            self.reply(conn, error_response(error))
+
+    def commit(self) -> list[tuple[Connection, dict[str, Any]]]:
+        """Store this turn's messages, then return what to send, in order."""
+        if self.to_store:
+            batch = []
+            for item in self.to_store:
+                # A recipient may have logged in since the message was accepted.
+                arrived = [name for name in item.offline if name in self.online]
+                for name in arrived:
+                    self.outbox.append((self.online[name],
+                                        relayed(item.sender, item.to, item.text, item.time)))
+                batch.append(dataclasses.replace(
+                    item, offline=tuple(n for n in item.offline if n not in arrived)))
+            self.storage.store_messages(batch)
+            self.to_store = []
+        outbox, self.outbox = self.outbox, []
+        return outbox
+
+    def reply(self, conn: Connection, message: dict[str, Any]) -> None:
+        """Queue ``message`` for ``conn``."""
+        self.outbox.append((conn, message))
+
+    # Logging in: SCRAM-SHA-256, two round trips.
+    def authenticate(self, conn: Connection, session: Session, request: Authenticate) -> None:
+        """Run one step of the SCRAM login."""
+        if session.name is not None:
+            raise ProtocolError(f'already logged in as {session.name}')
+        name = request.account_name
+        if self.throttle.blocked(f'user:{name}', f'address:{session.address}'):
+            session.scram = None
+            raise ProtocolError('too many failed logins: wait a minute',
+                                Status.TOO_MANY_REQUESTS)
+        try:
+            if request.scram.startswith('n,'):
+                session.scram = ScramServer()
+                if session.scram.read_first(request.scram) != name:
+                    raise ProtocolError('the SCRAM user is not the account_name')
+                challenge = session.scram.challenge(self.storage.verifier(name))
+                self.reply(conn, response(Status.CHALLENGE, 'prove it', scram=challenge))
+                return
+            scram, session.scram = session.scram, None
+            if scram is None or scram.username != name:
+                raise ProtocolError('start with a client-first-message')
+            signature = scram.finish(request.scram)
+        except ScramError:
+            self.throttle.fail(f'user:{name}', f'address:{session.address}')
+            raise ProtocolError('wrong name or password',
+                                Status.WRONG_CREDENTIALS) from None
+        if name in self.online:
+            raise ProtocolError(f'{name} is already logged in', Status.CONFLICT)
+        session.name = name
+        self.online[name] = conn
+        self.reply(conn, response(Status.OK, f'Welcome, {name}', scram=signature))
+        for item in self.storage.take_pending(name):
+            self.reply(conn, relayed(item.sender, item.to, item.text, item.time))
+
+    # Everything else, for a logged-in user.
+    def serve(self, conn: Connection, name: str, request: Any) -> None:
+        """Answer a logged-in user's request."""
+        if isinstance(request, Msg):
+            self.send_msg(conn, name, request)
+        elif isinstance(request, Presence):
+            if request.account_name != name:
+                raise ProtocolError(f'you are logged in as {name}', Status.FORBIDDEN)
+            self.reply(conn, response(Status.OK, 'OK'))
+        elif isinstance(request, RoomRequest):
+            self.change_room(conn, name, request)
+        elif isinstance(request, ContactRequest):
+            self.change_contact(conn, name, request)
+        elif request.action is Action.GET_CONTACTS:
+            contacts = self.storage.contacts(name)
+            self.reply(conn, response(Status.ACCEPTED, f'{len(contacts)} contacts',
+                                      contacts=contacts))
+        elif request.action is Action.GET_USERS:
+            users = self.storage.user_names()
+            self.reply(conn, response(Status.ACCEPTED, f'{len(users)} users', users=users,
+                                      online=sorted(self.online)))
+
+    def send_msg(self, conn: Connection, name: str, request: Msg) -> None:
+        """Relay a message to its room or its user, keep it, acknowledge it."""
+        to, offline = request.to, ()
+        if to == ALL:
+            recipients = [user for user in self.online if user != name]
+        elif to.startswith('#'):
+            members = self.rooms.get(to, set())
+            if name not in members:
+                raise ProtocolError(f'join {to} first', Status.FORBIDDEN)
+            recipients = [user for user in members if user != name]
+        elif to in self.online:
+            recipients = [to]
+        elif self.storage.verifier(to) is not None:
+            recipients, offline = [], (to,)
+        else:
+            raise ProtocolError(f'there is no user {to}', Status.NOT_FOUND)
+        now = time.time()
+        self.to_store.append(StoredMessage(now, name, to, request.text, offline))
+        self.reply(conn, response(Status.OK, 'kept for later' if offline else 'OK'))
+        message = relayed(name, to, request.text, now)
+        for user in recipients:
+            self.outbox.append((self.online[user], message))
+
+    def change_room(self, conn: Connection, name: str, request: RoomRequest) -> None:
+        """Join or leave a room (``#all`` is everyone's and cannot be left or joined)."""
+        if request.room == ALL:
+            raise ProtocolError(f'everyone is in {ALL}', Status.FORBIDDEN)
+        session = self.sessions[conn]
+        members = self.rooms.setdefault(request.room, set())
+        if request.action is Action.JOIN:
+            members.add(name)
+            session.rooms.add(request.room)
+        else:
+            members.discard(name)
+            session.rooms.discard(request.room)
+        self.reply(conn, response(Status.OK, f'{request.action} {request.room}',
+                                  members=sorted(members)))
+
+    def change_contact(self, conn: Connection, name: str, request: ContactRequest) -> None:
+        """Add or remove a contact."""
+        other = request.user_id
+        if request.action is Action.ADD_CONTACT:
+            if other == name:
+                raise ProtocolError('you cannot be your own contact')
+            if not self.storage.add_contact(name, other):
+                raise ProtocolError(f'there is no user {other}', Status.NOT_FOUND)
+            self.reply(conn, response(Status.OK, f'{other} added'))
+        elif self.storage.remove_contact(name, other):
+            self.reply(conn, response(Status.OK, f'{other} removed'))
+        else:
+            raise ProtocolError(f'{other} is not in your contacts', Status.NOT_FOUND)

@@ -1,0 +1,125 @@
+"""``jim-server``: run the server, or manage its accounts."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from jim.messages import ProtocolError, account_name
+from jim.scram import DEFAULT_ITERATIONS
+
+from jim_server import __version__
+from jim_server.engine import Server
+from jim_server.settings import Limits, Settings
+from jim_server.storage import Storage
+
+
+def data_directory() -> Path:
+    """Return the per-user folder for the database (XDG on Unix, APPDATA on Windows)."""
+    if sys.platform == 'win32':
+        base = Path(os.environ.get('APPDATA', Path.home()))
+    elif sys.platform == 'darwin':
+        base = Path.home() / 'Library' / 'Application Support'
+    else:
+        base = Path(os.environ.get('XDG_DATA_HOME', Path.home() / '.local' / 'share'))
+    return base / 'jim-messenger'
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    defaults = Limits()
+    parser = argparse.ArgumentParser(prog='jim-server', description='The JIM messenger server.')
+    parser.add_argument('--host', default='127.0.0.1',
+                        help='address to listen on (default: 127.0.0.1; 0.0.0.0 for all)')
+    parser.add_argument('-p', '--port', type=int, default=7777, help='port (default: 7777)')
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument('--db', type=Path,
+                       help=f'SQLite file (default: {data_directory() / "server.db"})')
+    where.add_argument('--db-url', help='any SQLAlchemy database URL instead of --db')
+    parser.add_argument('--add-user', nargs='+', metavar='NAME',
+                        help='create accounts or set new passwords, then exit; passwords are '
+                             'asked for, or read one per line when stdin is not a terminal')
+    parser.add_argument('--iterations', type=int, default=DEFAULT_ITERATIONS,
+                        help='PBKDF2 iterations of new passwords (default: %(default)s)')
+    parser.add_argument('--max-output-bytes', type=int, default=defaults.max_output_bytes,
+                        help='unread output after which a client is cut off (default: %(default)s)')
+    parser.add_argument('--connections-per-address', type=int,
+                        default=defaults.connections_per_address,
+                        help='open connections one address may have (default: %(default)s)')
+    parser.add_argument('--requests-per-second', type=float,
+                        default=defaults.requests_per_second,
+                        help='sustained requests per connection (default: %(default)s)')
+    parser.add_argument('-v', '--verbose', action='store_true', help='log every connection')
+    parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+    return parser.parse_args(argv)
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """Return the SQLAlchemy URL the command line asks for, creating the data folder."""
+    if args.db_url:
+        return str(args.db_url)
+    path = args.db or data_directory() / 'server.db'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f'sqlite:///{path}'
+
+
+def add_users(storage: Storage, names: list[str], iterations: int) -> int:
+    """Set the password of each name; return an exit code."""
+    lines = iter(sys.stdin)
+    for name in names:
+        try:
+            account_name(name)
+        except ProtocolError as err:
+            print(f'Error: {name!r}: {err}', file=sys.stderr)
+            return 1
+        if sys.stdin.isatty():
+            password = getpass.getpass(f'Password for {name}: ')
+            if getpass.getpass('Again: ') != password:
+                print('Error: the passwords differ', file=sys.stderr)
+                return 1
+        else:
+            password = next(lines, '').rstrip('\r\n')
+        if not password:
+            print(f'Error: no password for {name}', file=sys.stderr)
+            return 1
+        storage.add_user(name, password, iterations)
+        print(f'{name}: password set')
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server until SIGTERM or Ctrl+C."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format='%(asctime)s %(levelname)-7s %(name)s %(message)s')
+    try:
+        storage = Storage(database_url(args))
+    except Exception as err:  # pylint: disable=broad-except  # any driver's error: say it
+        print(f'Error: cannot open the database: {err}', file=sys.stderr)
+        return 1
+    try:
+        if args.add_user:
+            return add_users(storage, args.add_user, args.iterations)
+        limits = Limits(max_output_bytes=args.max_output_bytes,
+                        connections_per_address=args.connections_per_address,
+                        requests_per_second=args.requests_per_second)
+        server = Server(Settings(args.host, args.port, limits=limits), storage)
+        try:
+            server.listen()
+        except OSError as err:
+            print(f'Error: cannot listen on {args.host}:{args.port}: {err}', file=sys.stderr)
+            return 1
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: server.stop())
+        server.serve_forever()
+        return 0
+    finally:
+        storage.close()
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""The database: accounts as SCRAM verifiers, pending messages, schema versions."""
+import pytest
+from sqlalchemy import select
+
+from jim.scram import ScramClient, ScramServer
+
+from jim_server.storage import SCHEMA_VERSION, SchemaVersion, Storage, StoredMessage
+
+
+@pytest.fixture
+def storage(tmp_path):
+    store = Storage(f'sqlite:///{tmp_path}/s.db')
+    yield store
+    store.close()
+
+
+def test_verifier_logs_in_and_holds_no_password(storage, tmp_path):
+    storage.add_user('alice', 'пароль', iterations=4096)
+    client, server = ScramClient('alice', 'пароль'), ScramServer()
+    server.read_first(client.first_message())
+    client.verify_server(server.finish(client.final_message(
+        server.challenge(storage.verifier('alice')))))
+    storage.close()
+    assert 'пароль'.encode() not in b''.join(p.read_bytes() for p in tmp_path.glob('s.db*'))
+
+
+def test_pending_messages_come_out_once_in_order(storage):
+    storage.store_messages([StoredMessage(1.0, 'a', 'bob', 'one', ('bob',)),
+                            StoredMessage(2.0, 'a', 'bob', 'two', ('bob',))])
+    assert [m.text for m in storage.take_pending('bob')] == ['one', 'two']
+    assert storage.take_pending('bob') == []
+
+
+def test_newer_database_is_refused(tmp_path):
+    url = f'sqlite:///{tmp_path}/new.db'
+    store = Storage(url)
+    with store.session.begin() as session:
+        session.scalar(select(SchemaVersion)).version = SCHEMA_VERSION + 1
+    store.close()
+    with pytest.raises(RuntimeError, match='upgrade the server'):
+        Storage(url)
