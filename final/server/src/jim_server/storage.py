@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (Engine, ForeignKey, LargeBinary, String, UniqueConstraint, create_engine,
-                        delete, event, select)
+                        delete, event, insert, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from jim.constants import MAX_NAME_LENGTH
@@ -183,15 +183,25 @@ class Storage:
 
     # Messages.
     def store_messages(self, messages: Iterable[StoredMessage]) -> None:
-        """Keep a batch of messages in one transaction (one commit per loop turn)."""
-        with self.session.begin() as session:
-            for item in messages:
-                row = Message(time=item.time, sender=item.sender, to=item.to, text=item.text)
-                session.add(row)
-                if item.offline:
-                    session.flush()
-                    session.add_all(Pending(recipient=name, message_id=row.id)
-                                    for name in item.offline)
+        """Keep a batch of messages in one transaction (one commit per loop turn).
+
+        One multi-row INSERT, in the batch's order; the ids come back only when some
+        message waits for an offline recipient.
+        """
+        batch = list(messages)
+        if not batch:
+            return
+        rows = [{'time': m.time, 'sender': m.sender, 'to': m.to, 'text': m.text} for m in batch]
+        with self.engine.begin() as connection:
+            if not any(m.offline for m in batch):
+                connection.execute(insert(Message), rows)
+                return
+            ids = connection.execute(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True),
+                rows).scalars().all()
+            pending = [{'recipient': name, 'message_id': message_id}
+                       for message_id, item in zip(ids, batch) for name in item.offline]
+            connection.execute(insert(Pending), pending)
 
     def take_pending(self, name: str) -> list[StoredMessage]:
         """Return, oldest first, and forget the messages that waited for ``name``."""
