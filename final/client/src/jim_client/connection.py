@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import collections
 import socket
+import ssl
 from typing import Any
 
-from jim.constants import Status
+from jim.constants import Action, Status
 from jim.framing import Decoder, FramingError, encode
 from jim.messages import ProtocolError, parse_response, request
-from jim.constants import Action
 from jim.scram import ScramClient, ScramError
 
 TIMEOUT = 10.0
@@ -25,8 +25,16 @@ class LoginError(Exception):
 class Connection:
     """One connection to a server. ``receive`` returns responses and pushed messages alike."""
 
-    def __init__(self, host: str, port: int, timeout: float | None = TIMEOUT) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float | None = TIMEOUT,
+                 tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:                  # verifies the certificate and the host name
+            try:
+                sock = tls.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
         self.decoder = Decoder()
         self.pending: collections.deque[dict[str, Any]] = collections.deque()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ssl
 import sys
 import threading
 from typing import Any
@@ -32,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('port', nargs='?', type=int, default=7777,
                         help='server port (default: 7777)')
     parser.add_argument('-n', '--name', required=True, help='account name')
+    parser.add_argument('--tls', action='store_true',
+                        help="connect with TLS and verify the server's certificate")
+    parser.add_argument('--ca-file', help='trust this CA (PEM) instead of the system ones')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return parser.parse_args(argv)
 
@@ -95,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     """Log in, then send each typed line while a thread prints what arrives."""
     args = parse_args(argv)
     password = read_password()
+    tls = ssl.create_default_context(cafile=args.ca_file) if args.tls or args.ca_file else None
     try:
-        conn = Connection(args.host, args.port)
-    except OSError as err:
+        conn = Connection(args.host, args.port, tls=tls)
+    except OSError as err:                     # ssl.SSLError too: a certificate refused
         print(f'Error: cannot connect to {args.host}:{args.port}: {err}', file=sys.stderr)
         return 1
     with conn:

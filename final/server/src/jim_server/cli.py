@@ -6,6 +6,7 @@ import getpass
 import logging
 import os
 import signal
+import ssl
 import sys
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--requests-per-second', type=float,
                         default=defaults.requests_per_second,
                         help='sustained requests per connection (default: %(default)s)')
+    parser.add_argument('--tls-cert', type=Path, help='serve TLS with this certificate (PEM)')
+    parser.add_argument('--tls-key', type=Path, help='the private key of --tls-cert (PEM)')
     parser.add_argument('-v', '--verbose', action='store_true', help='log every connection')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return parser.parse_args(argv)
@@ -107,7 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         limits = Limits(max_output_bytes=args.max_output_bytes,
                         connections_per_address=args.connections_per_address,
                         requests_per_second=args.requests_per_second)
-        server = Server(Settings(args.host, args.port, limits=limits), storage)
+        tls = None
+        if args.tls_cert:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                tls.load_cert_chain(args.tls_cert, args.tls_key)
+            except (OSError, ssl.SSLError) as err:
+                print(f'Error: cannot load the TLS certificate: {err}', file=sys.stderr)
+                return 1
+        server = Server(Settings(args.host, args.port, limits=limits), storage, tls)
         try:
             server.listen()
         except OSError as err:

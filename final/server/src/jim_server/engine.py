@@ -10,6 +10,7 @@ import collections
 import logging
 import selectors
 import socket
+import ssl
 import time
 from typing import Any
 
@@ -30,10 +31,11 @@ class Connection:
     """One client's socket, its unfinished input, its unsent output and its request budget."""
 
     __slots__ = ('sock', 'address', 'decoder', 'out', 'closing', 'closed', 'writing',
-                 'tokens', 'stamp')
+                 'tokens', 'stamp', 'handshaking')
 
     def __init__(self, sock: socket.socket, address: str, settings: Settings) -> None:
         self.sock = sock
+        self.handshaking = isinstance(sock, ssl.SSLSocket)   # TLS: no data before it
         self.address = address
         self.decoder = Decoder(settings.limits.max_message_bytes)
         self.out = bytearray()
@@ -47,8 +49,10 @@ class Connection:
 class Server:
     """Accepts, reads, hands requests to the chat, writes: until ``stop``."""
 
-    def __init__(self, settings: Settings, storage: Storage) -> None:
+    def __init__(self, settings: Settings, storage: Storage,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.settings = settings
+        self.tls = tls
         self.limits = settings.limits
         self.chat = Chat(storage, settings.limits)
         self.selector = selectors.DefaultSelector()
@@ -100,6 +104,9 @@ class Server:
 
     def handle(self, conn: Connection, mask: int) -> None:
         """Serve one ready connection."""
+        if conn.handshaking:
+            self.handshake(conn)
+            return
         if mask & selectors.EVENT_READ and not conn.closed:
             self.read(conn)
         if mask & selectors.EVENT_WRITE and not conn.closed:
@@ -124,16 +131,39 @@ class Server:
                 continue
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.tls is not None:
+                sock = self.tls.wrap_socket(sock, server_side=True,
+                                            do_handshake_on_connect=False)
             conn = Connection(sock, address, self.settings)
             self.per_address[address] += 1
             self.selector.register(sock, selectors.EVENT_READ, conn)
             self.chat.connect(conn, address)
 
+    def handshake(self, conn: Connection) -> None:
+        """Go on with the TLS handshake; wait for whichever way the socket must turn."""
+        try:
+            conn.sock.do_handshake()                 # type: ignore[attr-defined]
+        except ssl.SSLWantReadError:
+            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+            return
+        except ssl.SSLWantWriteError:
+            self.selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            return
+        except OSError as err:                       # SSLError included: a bad client
+            self.close(conn, f'TLS handshake failed: {err}')
+            return
+        conn.handshaking = False
+        self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        self.read(conn)                              # data may have come with the handshake
+
     def read(self, conn: Connection) -> None:
         """Read what is there and hand each complete request to the chat."""
         try:
             data = conn.sock.recv(READ_SIZE)
-        except BlockingIOError:
+            # TLS may hold decrypted bytes that select() cannot see: take them now.
+            while isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending():
+                data += conn.sock.recv(READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as err:
             self.close(conn, f'read failed: {err}')
@@ -191,7 +221,7 @@ class Server:
         if conn.out:
             try:
                 sent = conn.sock.send(conn.out)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 sent = 0
             except OSError as err:
                 self.close(conn, f'write failed: {err}')
