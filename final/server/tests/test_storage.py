@@ -1,6 +1,6 @@
 """The database: accounts as SCRAM verifiers, pending messages, schema versions."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from jim.scram import ScramClient, ScramServer
 
@@ -39,3 +39,21 @@ def test_newer_database_is_refused(tmp_path):
     store.close()
     with pytest.raises(RuntimeError, match='upgrade the server'):
         Storage(url)
+
+
+def test_version_1_database_is_upgraded(tmp_path):
+    url = f'sqlite:///{tmp_path}/old.db'
+    store = Storage(url)
+    store.store_messages([StoredMessage(1.0, 'a', 'b', 'kept from version 1')])
+    with store.engine.begin() as connection:      # make it look like version 1
+        connection.execute(text('ALTER TABLE messages DROP COLUMN encoding'))
+        connection.execute(text('UPDATE schema_version SET version = 1'))
+    store.close()
+    upgraded = Storage(url)
+    try:
+        assert [(m.text, m.encoding) for m in upgraded.history('a')] == \
+            [('kept from version 1', 'utf-8')]
+        with upgraded.session() as session:
+            assert session.scalar(select(SchemaVersion)).version == SCHEMA_VERSION == 2
+    finally:
+        upgraded.close()

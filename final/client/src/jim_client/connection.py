@@ -37,6 +37,7 @@ class Connection:
         self.sock = sock
         self.decoder = Decoder()
         self.pending: collections.deque[dict[str, Any]] = collections.deque()
+        self.name = ''
 
     def close(self) -> None:
         """Close the connection."""
@@ -97,6 +98,18 @@ class Connection:
         if final['response'] != Status.OK:
             raise LoginError(final['response'], final.get('error', ''))
         scram.verify_server(final['scram'])
+        self.name = name
+
+    def publish_key(self, public_key: str) -> None:
+        """Publish our public key for end-to-end encryption."""
+        reply = self.request(request(Action.SET_KEY, key=public_key))
+        if reply['response'] != Status.OK:
+            raise ProtocolError(reply.get('error', 'key refused'))
+
+    def public_key(self, name: str) -> str | None:
+        """Return ``name``'s public key, or None if they have published none."""
+        reply = self.request(request(Action.GET_KEY, user_id=name))
+        return reply['key'] if reply['response'] == Status.ACCEPTED else None
 
 
 __all__ = ['Connection', 'LoginError', 'ScramError']

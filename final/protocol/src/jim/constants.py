@@ -5,6 +5,10 @@ MAX_MESSAGE_BYTES = 65_536      # one encoded object, newline included
 MAX_NAME_LENGTH = 25            # characters in an account name
 MAX_TEXT_LENGTH = 500           # characters in the text of a msg
 MAX_ROOM_LENGTH = 25            # characters in a room name, after its '#'
+MAX_CIPHERTEXT_LENGTH = 4096    # base64 characters of an end-to-end encrypted message
+MAX_KEY_LENGTH = 64             # base64 characters of a public key
+PLAIN = 'utf-8'                 # the ``encoding`` of a readable message
+E2E = 'x25519-aes256gcm'        # the ``encoding`` of an end-to-end encrypted one
 ALL = '#all'                    # the room every user is in
 
 
@@ -22,6 +26,8 @@ class Action(StrEnum):
     ADD_CONTACT = 'add_contact'
     DEL_CONTACT = 'del_contact'
     GET_USERS = 'get_users'
+    SET_KEY = 'set_key'
+    GET_KEY = 'get_key'
 
 
 class Status(IntEnum):

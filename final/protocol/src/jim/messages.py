@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Union
 
-from jim.constants import (MAX_NAME_LENGTH, MAX_ROOM_LENGTH, MAX_TEXT_LENGTH, Action,
-                           Status)
+from jim.constants import (E2E, MAX_CIPHERTEXT_LENGTH, MAX_KEY_LENGTH, MAX_NAME_LENGTH,
+                           MAX_ROOM_LENGTH, MAX_TEXT_LENGTH, PLAIN, Action, Status)
 
 _ROOM = re.compile(rf'#[\w-]{{1,{MAX_ROOM_LENGTH}}}')
 
@@ -82,11 +82,16 @@ class Presence:
 
 @dataclasses.dataclass(frozen=True)
 class Msg:
-    """A message to a user or to a room (``#name``)."""
+    """A message to a user or to a room (``#name``).
+
+    ``encoding`` is ``utf-8``, or ``x25519-aes256gcm`` for a direct message that only its
+    recipient can read (``text`` is then the base64 ciphertext, opaque to the server).
+    """
 
     time: float
     to: str
     text: str
+    encoding: str = PLAIN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +122,16 @@ class ContactRequest:
 
 
 @dataclasses.dataclass(frozen=True)
+class KeyRequest:
+    """``set_key`` (publish one's public key) or ``get_key`` (ask for ``user_id``'s)."""
+
+    time: float
+    action: Action
+    user_id: str = ''
+    key: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
 class SimpleRequest:
     """A request with no fields of its own: ``quit``, ``get_contacts``, ``get_users``."""
 
@@ -124,7 +139,8 @@ class SimpleRequest:
     action: Action
 
 
-Request = Union[Presence, Msg, Authenticate, RoomRequest, ContactRequest, SimpleRequest]
+Request = Union[Presence, Msg, Authenticate, RoomRequest, ContactRequest, KeyRequest,
+                SimpleRequest]
 
 
 def parse_request(message: Mapping[str, Any]) -> Request:
@@ -150,13 +166,27 @@ def parse_request(message: Mapping[str, Any]) -> Request:
         else:
             account_name(to)
         text = field(message, 'message', str)
-        if len(text) > MAX_TEXT_LENGTH:
+        encoding = message.get('encoding', PLAIN)
+        if encoding == E2E:
+            if to.startswith('#') or len(text) > MAX_CIPHERTEXT_LENGTH:
+                raise ProtocolError('end-to-end encryption is for direct messages of at most '
+                                    f'{MAX_CIPHERTEXT_LENGTH} base64 characters')
+        elif encoding != PLAIN:
+            raise ProtocolError(f'encoding is {PLAIN} or {E2E}')
+        elif len(text) > MAX_TEXT_LENGTH:
             raise ProtocolError(f'a message has at most {MAX_TEXT_LENGTH} characters')
-        return Msg(when, to, text)
+        return Msg(when, to, text, encoding)
     if action in (Action.JOIN, Action.LEAVE):
         return RoomRequest(when, action, room_name(field(message, 'room', str)))
     if action in (Action.ADD_CONTACT, Action.DEL_CONTACT):
         return ContactRequest(when, action, account_name(field(message, 'user_id', str)))
+    if action is Action.SET_KEY:
+        key = field(message, 'key', str)
+        if not 0 < len(key) <= MAX_KEY_LENGTH:
+            raise ProtocolError(f'a key has 1 to {MAX_KEY_LENGTH} base64 characters')
+        return KeyRequest(when, action, key=key)
+    if action is Action.GET_KEY:
+        return KeyRequest(when, action, user_id=account_name(field(message, 'user_id', str)))
     if action in (Action.QUIT, Action.GET_CONTACTS, Action.GET_USERS):
         return SimpleRequest(when, action)
     raise ProtocolError(f'{action} is not a request a client sends')
@@ -186,9 +216,10 @@ def presence(name: str, status: str = 'online') -> dict[str, Any]:
                    user={'account_name': name, 'status': status})
 
 
-def msg(to: str, text: str, sender: str | None = None) -> dict[str, Any]:
+def msg(to: str, text: str, sender: str | None = None,
+        encoding: str = PLAIN) -> dict[str, Any]:
     """Return a msg to a user or a ``#room``; the server fills ``from`` when it relays it."""
-    message = request(Action.MSG, to=to, encoding='utf-8', message=text)
+    message = request(Action.MSG, to=to, encoding=encoding, message=text)
     if sender is not None:
         message['from'] = sender
     return message

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from jim.constants import ALL, Action, Status
+from jim.constants import ALL, PLAIN, Action, Status
 from jim.framing import FramingError
-from jim.messages import (Authenticate, ContactRequest, Msg, Presence, ProtocolError,
-                          RoomRequest, SimpleRequest, error_response, parse_request, response)
+from jim.messages import (Authenticate, ContactRequest, KeyRequest, Msg, Presence,
+                          ProtocolError, RoomRequest, SimpleRequest, error_response,
+                          parse_request, response)
 from jim.scram import ScramError, ScramServer
 
 from jim_server.settings import Limits
@@ -58,10 +59,11 @@ class LoginThrottle:
             self.failures.setdefault(key, collections.deque()).append(self.clock())
 
 
-def relayed(sender: str, to: str, text: str, when: float | None = None) -> dict[str, Any]:
+def relayed(sender: str, to: str, text: str, when: float | None = None,
+            encoding: str = PLAIN) -> dict[str, Any]:
     """Return a msg as the server pushes it to a recipient."""
     return {'action': 'msg', 'time': time.time() if when is None else when, 'from': sender,
-            'to': to, 'encoding': 'utf-8', 'message': text}
+            'to': to, 'encoding': encoding, 'message': text}
 
 
 class Chat:
@@ -122,8 +124,8 @@ class Chat:
                 # A recipient may have logged in since the message was accepted.
                 arrived = [name for name in item.offline if name in self.online]
                 for name in arrived:
-                    self.outbox.append((self.online[name],
-                                        relayed(item.sender, item.to, item.text, item.time)))
+                    self.outbox.append((self.online[name], relayed(
+                        item.sender, item.to, item.text, item.time, item.encoding)))
                 batch.append(dataclasses.replace(
                     item, offline=tuple(n for n in item.offline if n not in arrived)))
             self.storage.store_messages(batch)
@@ -167,7 +169,7 @@ class Chat:
         self.online[name] = conn
         self.reply(conn, response(Status.OK, f'Welcome, {name}', scram=signature))
         for item in self.storage.take_pending(name):
-            self.reply(conn, relayed(item.sender, item.to, item.text, item.time))
+            self.reply(conn, relayed(item.sender, item.to, item.text, item.time, item.encoding))
 
     # Everything else, for a logged-in user.
     def serve(self, conn: Connection, name: str, request: Any) -> None:
@@ -182,6 +184,8 @@ class Chat:
             self.change_room(conn, name, request)
         elif isinstance(request, ContactRequest):
             self.change_contact(conn, name, request)
+        elif isinstance(request, KeyRequest):
+            self.exchange_key(conn, name, request)
         elif request.action is Action.GET_CONTACTS:
             contacts = self.storage.contacts(name)
             self.reply(conn, response(Status.ACCEPTED, f'{len(contacts)} contacts',
@@ -208,9 +212,10 @@ class Chat:
         else:
             raise ProtocolError(f'there is no user {to}', Status.NOT_FOUND)
         now = time.time()
-        self.to_store.append(StoredMessage(now, name, to, request.text, offline))
+        self.to_store.append(StoredMessage(now, name, to, request.text, offline,
+                                           request.encoding))
         self.reply(conn, response(Status.OK, 'kept for later' if offline else 'OK'))
-        message = relayed(name, to, request.text, now)
+        message = relayed(name, to, request.text, now, request.encoding)
         for user in recipients:
             self.outbox.append((self.online[user], message))
 
@@ -228,6 +233,18 @@ class Chat:
             session.rooms.discard(request.room)
         self.reply(conn, response(Status.OK, f'{request.action} {request.room}',
                                   members=sorted(members)))
+
+    def exchange_key(self, conn: Connection, name: str, request: KeyRequest) -> None:
+        """Publish one's public key, or hand out another user's."""
+        if request.action is Action.SET_KEY:
+            self.storage.set_key(name, request.key)
+            self.reply(conn, response(Status.OK, 'key published'))
+            return
+        key = self.storage.get_key(request.user_id)
+        if key is None:
+            raise ProtocolError(f'{request.user_id} has published no key', Status.NOT_FOUND)
+        self.reply(conn, response(Status.ACCEPTED, 'public key', user_id=request.user_id,
+                                  key=key))
 
     def change_contact(self, conn: Connection, name: str, request: ContactRequest) -> None:
         """Add or remove a contact."""

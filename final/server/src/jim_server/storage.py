@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (Engine, ForeignKey, LargeBinary, String, UniqueConstraint, create_engine,
-                        delete, event, insert, select)
+                        delete, event, insert, select, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from jim.constants import MAX_NAME_LENGTH
+from jim.constants import MAX_NAME_LENGTH, PLAIN
 from jim.scram import DEFAULT_ITERATIONS, Verifier, make_verifier
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -62,6 +62,15 @@ class Message(Base):
     sender: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     to: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH + 1))
     text: Mapped[str]
+    encoding: Mapped[str] = mapped_column(String(20), default=PLAIN, server_default=PLAIN)
+
+
+class PublicKey(Base):
+    """A user's public key for end-to-end encryption (the private one never leaves them)."""
+
+    __tablename__ = 'public_keys'
+    user_id: Mapped[int] = mapped_column(ForeignKey('users.id'), primary_key=True)
+    key: Mapped[str]
 
 
 class Pending(Base):
@@ -82,10 +91,17 @@ class StoredMessage:
     to: str
     text: str
     offline: tuple[str, ...] = ()
+    encoding: str = PLAIN
+
+
+def _add_message_encoding(session: Session) -> None:
+    """Version 1 to 2: messages get their ``encoding`` (end-to-end encryption came)."""
+    session.execute(text(f"ALTER TABLE messages ADD COLUMN encoding VARCHAR(20) "
+                         f"NOT NULL DEFAULT '{PLAIN}'"))
 
 
 # version -> the function that upgrades a database of that version to the next one.
-MIGRATIONS: dict[int, Callable[[Session], None]] = {}
+MIGRATIONS: dict[int, Callable[[Session], None]] = {1: _add_message_encoding}
 
 
 def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -191,7 +207,8 @@ class Storage:
         batch = list(messages)
         if not batch:
             return
-        rows = [{'time': m.time, 'sender': m.sender, 'to': m.to, 'text': m.text} for m in batch]
+        rows = [{'time': m.time, 'sender': m.sender, 'to': m.to, 'text': m.text,
+                 'encoding': m.encoding} for m in batch]
         with self.engine.begin() as connection:
             if not any(m.offline for m in batch):
                 connection.execute(insert(Message), rows)
@@ -211,7 +228,8 @@ class Storage:
                 .where(Pending.recipient == name).order_by(Pending.id)).all()
             if rows:
                 session.execute(delete(Pending).where(Pending.id.in_([r[0] for r in rows])))
-            return [StoredMessage(m.time, m.sender, m.to, m.text) for _, m in rows]
+            return [StoredMessage(m.time, m.sender, m.to, m.text, encoding=m.encoding)
+                    for _, m in rows]
 
     def history(self, name: str, limit: int = 100) -> list[StoredMessage]:
         """Return the last ``limit`` messages from or to ``name`` (rooms left out), oldest first."""
@@ -219,4 +237,18 @@ class Storage:
             rows = session.scalars(select(Message).where(
                 (Message.sender == name) | (Message.to == name))
                 .order_by(Message.id.desc()).limit(limit))
-            return [StoredMessage(m.time, m.sender, m.to, m.text) for m in reversed(list(rows))]
+            return [StoredMessage(m.time, m.sender, m.to, m.text, encoding=m.encoding)
+                    for m in reversed(list(rows))]
+
+    # Public keys.
+    def set_key(self, name: str, key: str) -> None:
+        """Publish ``name``'s public key (replacing the previous one)."""
+        with self.session.begin() as session:
+            user_id = session.scalar(select(User.id).where(User.name == name))
+            session.merge(PublicKey(user_id=user_id, key=key))
+
+    def get_key(self, name: str) -> str | None:
+        """Return ``name``'s public key, or None if they have published none."""
+        with self.session() as session:
+            return session.scalar(select(PublicKey.key).join(User, User.id == PublicKey.user_id)
+                                  .where(User.name == name))
