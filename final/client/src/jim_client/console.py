@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import getpass
+import os
 import ssl
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-from jim.constants import ALL, Action
+from jim.constants import ALL, E2E, PLAIN, Action
 from jim.messages import ProtocolError, msg, request
 from jim.scram import ScramError
 
 from jim_client import __version__
 from jim_client.connection import Connection, LoginError
+from jim_client.e2e import DecryptionError, KeyPair
 
 HELP = '''Commands:
   text              send text to everyone (#all)
@@ -36,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--tls', action='store_true',
                         help="connect with TLS and verify the server's certificate")
     parser.add_argument('--ca-file', help='trust this CA (PEM) instead of the system ones')
+    parser.add_argument('--no-e2e', action='store_true',
+                        help='do not encrypt direct messages end to end')
+    parser.add_argument('--key-file', type=Path,
+                        help='your private key (default: one per name in the data folder)')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return parser.parse_args(argv)
 
@@ -77,15 +85,107 @@ def show(item: dict[str, Any]) -> str | None:
     return None
 
 
-def receive_loop(conn: Connection) -> None:
+class Session:
+    """The console's conversation: requests matched to their responses, end-to-end keys.
+
+    Direct messages are sealed for their recipient when both sides have published a key
+    (``keys`` is None: no encryption). A message waits for the key it needs: ``get_key`` is
+    asked once, and what waited goes out, or is shown, when the answer comes.
+    """
+
+    def __init__(self, conn: Connection, keys: KeyPair | None) -> None:
+        self.conn = conn
+        self.keys = keys
+        self.lock = threading.Lock()
+        self.sent: collections.deque[dict[str, Any]] = collections.deque()
+        self.public: dict[str, str | None] = {}          # None: the user has no key
+        self.waiting: dict[str, list[tuple[str, Any]]] = {}
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send a request (sealing a direct message if its recipient's key is known)."""
+        to = message.get('to', '')
+        with self.lock:
+            if self.keys and message.get('action') == 'msg' and to[:1] not in ('#', ''):
+                if to not in self.public:
+                    self._wait(to, ('send', message))
+                    return
+                message = self._seal(to, message)
+            self._send(message)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+        self.conn.send(message)
+
+    def _wait(self, name: str, what: tuple[str, Any]) -> None:
+        if name not in self.waiting:
+            self.waiting[name] = []
+            self._send(request(Action.GET_KEY, user_id=name))
+        self.waiting[name].append(what)
+
+    def _seal(self, to: str, message: dict[str, Any]) -> dict[str, Any]:
+        key = self.public.get(to)
+        if key is None or self.keys is None:
+            print(f'({to} has no key: sent unencrypted)', flush=True)
+            return message
+        sealed = self.keys.encrypt(key, self.conn.name, to, message['message'])
+        return {**message, 'message': sealed, 'encoding': E2E}
+
+    def receive(self, item: dict[str, Any]) -> list[str]:
+        """Handle one object from the server; return the lines to print."""
+        with self.lock:
+            if 'response' in item:
+                asked = self.sent.popleft() if self.sent else {}
+                if asked.get('action') == 'get_key':
+                    return self._key_arrived(asked['user_id'], item.get('key'))
+                line = show(item)
+            elif item.get('encoding') == E2E:
+                sender = item.get('from', '')
+                if sender not in self.public:
+                    self._wait(sender, ('show', item))
+                    return []
+                line = self._open(item)
+            else:
+                line = show(item)
+            return [line] if line else []
+
+    def _key_arrived(self, name: str, key: str | None) -> list[str]:
+        self.public[name] = key
+        lines = []
+        for what, item in self.waiting.pop(name, []):
+            if what == 'send':
+                self._send(self._seal(name, item))
+            else:
+                lines.append(self._open(item))
+        return lines
+
+    def _open(self, item: dict[str, Any]) -> str:
+        sender, key = item.get('from', ''), self.public.get(item.get('from', ''))
+        if key is None or self.keys is None:
+            return f'{sender}: (encrypted, and no key to open it)'
+        try:
+            text = self.keys.decrypt(key, sender, self.conn.name, item['message'])
+        except DecryptionError as err:
+            return f'({err})'
+        return show({**item, 'message': text, 'encoding': PLAIN}) or ''
+
+
+def receive_loop(conn: Connection, session: Session) -> None:
     """Print what the server sends until the connection ends (a thread of its own)."""
     try:
         while True:
-            line = show(conn.receive())
-            if line:
+            for line in session.receive(conn.receive()):
                 print(line, flush=True)
     except (OSError, ProtocolError):
         pass
+
+
+def key_path(name: str) -> Path:
+    """Return where ``name``'s private key is kept (XDG data folder, APPDATA on Windows)."""
+    if sys.platform == 'win32':
+        base = Path(os.environ.get('APPDATA', Path.home()))
+    else:
+        base = Path(os.environ.get('XDG_DATA_HOME', Path.home() / '.local' / 'share'))
+    return base / 'jim-messenger' / 'keys' / f'{name}.key'
 
 
 def read_password() -> str:
@@ -111,9 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         except (LoginError, ScramError, ProtocolError, OSError) as err:
             print(f'Error: login refused: {err}', file=sys.stderr)
             return 1
+        keys = None
+        if not args.no_e2e:
+            keys = KeyPair.load_or_create(args.key_file or key_path(args.name))
+            conn.publish_key(keys.public)
         print(f'200: logged in as {args.name}', flush=True)
         conn.sock.settimeout(None)
-        receiver = threading.Thread(target=receive_loop, args=(conn,), daemon=True)
+        session = Session(conn, keys)
+        receiver = threading.Thread(target=receive_loop, args=(conn, session), daemon=True)
         receiver.start()
         try:
             for line in sys.stdin:
@@ -123,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 if what == 'help':
                     print(HELP)
                 elif isinstance(what, dict):
-                    conn.send(what)
-            conn.send(request(Action.QUIT))
+                    session.send(what)
+            session.send(request(Action.QUIT))
         except (KeyboardInterrupt, OSError):
             pass
         receiver.join(5)

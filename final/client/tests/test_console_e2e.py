@@ -1,0 +1,80 @@
+"""The console's Session seals direct messages and opens them, through a real server."""
+import threading
+
+import pytest
+
+from jim.constants import E2E
+from jim.messages import msg
+from jim_client.connection import Connection
+from jim_client.console import Session
+from jim_client.e2e import KeyPair
+from jim_server.engine import Server
+from jim_server.settings import Settings
+from jim_server.storage import Storage
+
+
+@pytest.fixture
+def address(tmp_path):
+    storage = Storage(f'sqlite:///{tmp_path}/s.db')
+    for name in ('alice', 'bob', 'carol'):
+        storage.add_user(name, 'pw', iterations=4096)
+    server = Server(Settings('127.0.0.1', 0), storage)
+    server.listen()
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    yield server.address
+    server.stop()
+    thread.join(10)
+    storage.close()
+
+
+def session(address, name, keys=True):
+    conn = Connection(*address)
+    conn.login(name, 'pw')
+    pair = KeyPair.generate() if keys else None
+    if pair:
+        conn.publish_key(pair.public)
+    return conn, Session(conn, pair)
+
+
+def pump_until(conn, sess, wanted, limit=20):
+    """Feed what arrives to the session until it produces ``wanted``; return the lines."""
+    lines = []
+    for _ in range(limit):
+        lines += sess.receive(conn.receive())
+        if wanted in lines:
+            break
+    return lines
+
+
+def test_direct_message_is_sealed_and_opened(address):
+    alice, alice_session = session(address, 'alice')
+    bob, bob_session = session(address, 'bob')
+    with alice, bob:
+        alice_session.send(msg('bob', 'Привет, только тебе'))
+        pump_until(alice, alice_session, None, limit=2)        # key answer, then the 200
+        lines = pump_until(bob, bob_session, 'alice [bob]: Привет, только тебе')
+        assert lines[-1] == 'alice [bob]: Привет, только тебе'
+
+
+def test_sealed_on_the_wire(address):
+    alice, alice_session = session(address, 'alice')
+    bob = Connection(*address)
+    with alice, bob:
+        bob.login('bob', 'pw')
+        bob.publish_key(KeyPair.generate().public)
+        alice_session.send(msg('bob', 'secret'))
+        pump_until(alice, alice_session, None, limit=2)
+        raw = bob.receive()
+        assert raw['encoding'] == E2E and raw['message'] != 'secret'
+
+
+def test_recipient_without_a_key_gets_plain_text(address, capsys):
+    alice, alice_session = session(address, 'alice')
+    carol = Connection(*address)
+    with alice, carol:
+        carol.login('carol', 'pw')
+        alice_session.send(msg('carol', 'hello'))
+        pump_until(alice, alice_session, None, limit=2)
+        assert carol.receive()['message'] == 'hello'
+    assert 'sent unencrypted' in capsys.readouterr().out
