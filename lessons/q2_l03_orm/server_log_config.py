@@ -6,7 +6,7 @@ LOG_FILE = 'server.log'
 
 
 def configure(directory='.'):
-    """Send every record to ``directory/server.log`` (a new file each day) and INFO up to stderr."""
+    """Send every record to ``directory/server.log`` (a new file daily), INFO up to stderr."""
     logging.config.dictConfig({
         'version': 1,
         'disable_existing_loggers': False,

@@ -1,4 +1,4 @@
-"""Tests of server.py: decisions without a network, then the select loop's pieces on socket pairs."""
+"""Tests of server.py: decisions without a network, then the loop's pieces on socket pairs."""
 import selectors
 import socket
 import unittest
