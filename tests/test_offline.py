@@ -32,3 +32,14 @@ def test_messages_survive_a_restart(server):
 def test_unknown_user_still_gets_404(server):
     with server.join('alice') as alice:
         assert alice.request(msg('nobody', 'hello?'))['response'] == 404
+
+
+def test_messages_to_all_missed_while_away_come_at_login(server):
+    with server.join('bob') as bob:                    # bob has been here and left
+        assert bob.request({'action': 'quit', 'time': time.time()})['response'] == 200
+        assert bob.closed_by_server()
+    with server.join('alice') as alice:
+        assert alice.request(msg('#all', 'news while bob is away'))['response'] == 200
+    with server.join('bob') as bob:
+        got = bob.next_pushed()
+    assert (got['from'], got['to'], got['message']) == ('alice', '#all', 'news while bob is away')

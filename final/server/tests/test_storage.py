@@ -47,6 +47,7 @@ def test_version_1_database_is_upgraded(tmp_path):
     store.store_messages([StoredMessage(1.0, 'a', 'b', 'kept from version 1')])
     with store.engine.begin() as connection:      # make it look like version 1
         connection.execute(text('ALTER TABLE messages DROP COLUMN encoding'))
+        connection.execute(text('ALTER TABLE users DROP COLUMN last_seen'))
         connection.execute(text('UPDATE schema_version SET version = 1'))
     store.close()
     upgraded = Storage(url)
@@ -54,6 +55,17 @@ def test_version_1_database_is_upgraded(tmp_path):
         assert [(m.text, m.encoding) for m in upgraded.history('a')] == \
             [('kept from version 1', 'utf-8')]
         with upgraded.session() as session:
-            assert session.scalar(select(SchemaVersion)).version == SCHEMA_VERSION == 2
+            assert session.scalar(select(SchemaVersion)).version == SCHEMA_VERSION == 3
     finally:
         upgraded.close()
+
+
+def test_missed_messages_to_all_since_the_last_logout(storage):
+    storage.add_user('bob', 'pw', iterations=4096)
+    storage.store_messages([StoredMessage(1.0, 'a', '#all', 'before')])
+    assert storage.missed('bob') == []                 # never logged out: no replay
+    storage.mark_seen('bob', 1.5)
+    storage.store_messages([StoredMessage(2.0, 'a', '#all', 'while away'),
+                            StoredMessage(3.0, 'bob', '#all', 'own'),
+                            StoredMessage(4.0, 'a', 'carol', 'not for bob')])
+    assert [m.text for m in storage.missed('bob')] == ['while away']

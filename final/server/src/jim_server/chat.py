@@ -91,6 +91,7 @@ class Chat:
         if session is None or session.name is None:
             return
         self.online.pop(session.name, None)
+        self.storage.mark_seen(session.name, time.time())
         for room in session.rooms:
             self.rooms.get(room, set()).discard(session.name)
 
@@ -168,7 +169,9 @@ class Chat:
         session.name = name
         self.online[name] = conn
         self.reply(conn, response(Status.OK, f'Welcome, {name}', scram=signature))
-        for item in self.storage.take_pending(name):
+        # What was missed: messages to #all since the last logout, and those kept for us.
+        missed = self.storage.missed(name) + self.storage.take_pending(name)
+        for item in sorted(missed, key=lambda item: item.time):
             self.reply(conn, relayed(item.sender, item.to, item.text, item.time, item.encoding))
 
     # Everything else, for a logged-in user.

@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--iterations', type=int, default=DEFAULT_ITERATIONS,
                         help='PBKDF2 iterations of new passwords (default: %(default)s)')
     parser.add_argument('--max-output-bytes', type=int, default=defaults.max_output_bytes,
-                        help='unread output after which a client is cut off (default: %(default)s)')
+                        help='unread bytes after which a client is cut off (default: %(default)s)')
     parser.add_argument('--connections-per-address', type=int,
                         default=defaults.connections_per_address,
                         help='open connections one address may have (default: %(default)s)')

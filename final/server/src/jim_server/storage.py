@@ -13,10 +13,11 @@ from sqlalchemy import (Engine, ForeignKey, LargeBinary, String, UniqueConstrain
                         delete, event, insert, select, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from jim.constants import MAX_NAME_LENGTH, PLAIN
+from jim.constants import ALL, MAX_NAME_LENGTH, PLAIN
 from jim.scram import DEFAULT_ITERATIONS, Verifier, make_verifier
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MAX_MISSED = 500            # messages to #all replayed to a user at login, at most
 
 
 class Base(DeclarativeBase):
@@ -41,6 +42,7 @@ class User(Base):
     stored_key: Mapped[bytes] = mapped_column(LargeBinary)
     server_key: Mapped[bytes] = mapped_column(LargeBinary)
     created: Mapped[datetime.datetime]
+    last_seen: Mapped[float | None]          # when the user last went offline
 
 
 class Contact(Base):
@@ -100,8 +102,14 @@ def _add_message_encoding(session: Session) -> None:
                          f"NOT NULL DEFAULT '{PLAIN}'"))
 
 
+def _add_last_seen(session: Session) -> None:
+    """Version 2 to 3: users get ``last_seen``, so that a login replays what they missed."""
+    session.execute(text('ALTER TABLE users ADD COLUMN last_seen FLOAT'))
+
+
 # version -> the function that upgrades a database of that version to the next one.
-MIGRATIONS: dict[int, Callable[[Session], None]] = {1: _add_message_encoding}
+MIGRATIONS: dict[int, Callable[[Session], None]] = {1: _add_message_encoding,
+                                                    2: _add_last_seen}
 
 
 def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -231,8 +239,27 @@ class Storage:
             return [StoredMessage(m.time, m.sender, m.to, m.text, encoding=m.encoding)
                     for _, m in rows]
 
+    def mark_seen(self, name: str, when: float) -> None:
+        """Record that ``name`` went offline at ``when``."""
+        with self.session.begin() as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is not None:
+                user.last_seen = when
+
+    def missed(self, name: str) -> list[StoredMessage]:
+        """Return the messages to #all since ``name`` last went offline (oldest first)."""
+        with self.session() as session:
+            since = session.scalar(select(User.last_seen).where(User.name == name))
+            if since is None:
+                return []
+            rows = session.scalars(select(Message).where(
+                Message.to == ALL, Message.time > since, Message.sender != name)
+                .order_by(Message.id.desc()).limit(MAX_MISSED))
+            return [StoredMessage(m.time, m.sender, m.to, m.text, encoding=m.encoding)
+                    for m in reversed(list(rows))]
+
     def history(self, name: str, limit: int = 100) -> list[StoredMessage]:
-        """Return the last ``limit`` messages from or to ``name`` (rooms left out), oldest first."""
+        """Return the last ``limit`` messages from or to ``name`` (no rooms), oldest first."""
         with self.session() as session:
             rows = session.scalars(select(Message).where(
                 (Message.sender == name) | (Message.to == name))
