@@ -1,31 +1,9 @@
 """The console's Session seals direct messages and opens them, through a real server."""
-import threading
-
-import pytest
-
 from jim.constants import E2E
 from jim.messages import msg
 from jim_client.connection import Connection
-from jim_client.console import Session
+from jim_client.console import Session, show
 from jim_client.e2e import KeyPair
-from jim_server.engine import Server
-from jim_server.settings import Settings
-from jim_server.storage import Storage
-
-
-@pytest.fixture
-def address(tmp_path):
-    storage = Storage(f'sqlite:///{tmp_path}/s.db')
-    for name in ('alice', 'bob', 'carol'):
-        storage.add_user(name, 'pw', iterations=4096)
-    server = Server(Settings('127.0.0.1', 0), storage)
-    server.listen()
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    yield server.address
-    server.stop()
-    thread.join(10)
-    storage.close()
 
 
 def session(address, name, keys=True):
@@ -41,7 +19,7 @@ def pump_until(conn, sess, wanted, limit=20):
     """Feed what arrives to the session until it produces ``wanted``; return the lines."""
     lines = []
     for _ in range(limit):
-        lines += sess.receive(conn.receive())
+        lines += [show(item) for item in sess.receive(conn.receive())]
         if wanted in lines:
             break
     return lines

@@ -130,51 +130,56 @@ class Session:
         sealed = self.keys.encrypt(key, self.conn.name, to, message['message'])
         return {**message, 'message': sealed, 'encoding': E2E}
 
-    def receive(self, item: dict[str, Any]) -> list[str]:
-        """Handle one object from the server; return the lines to print."""
+    def receive(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """Handle one object from the server; return what to show the user, in order.
+
+        Messages come back readable (``encoding`` utf-8); responses come back as they are,
+        with ``request`` set to the request they answer.
+        """
         with self.lock:
             if 'response' in item:
                 asked = self.sent.popleft() if self.sent else {}
                 if asked.get('action') == 'get_key':
                     return self._key_arrived(asked['user_id'], item.get('key'))
-                line = show(item)
-            elif item.get('encoding') == E2E:
+                return [{**item, 'request': asked}]
+            if item.get('encoding') == E2E:
                 sender = item.get('from', '')
                 if sender not in self.public:
                     self._wait(sender, ('show', item))
                     return []
-                line = self._open(item)
-            else:
-                line = show(item)
-            return [line] if line else []
+                return [self._open(item)]
+            return [item]
 
-    def _key_arrived(self, name: str, key: str | None) -> list[str]:
+    def _key_arrived(self, name: str, key: str | None) -> list[dict[str, Any]]:
         self.public[name] = key
-        lines = []
+        shown = []
         for what, item in self.waiting.pop(name, []):
             if what == 'send':
                 self._send(self._seal(name, item))
             else:
-                lines.append(self._open(item))
-        return lines
+                shown.append(self._open(item))
+        return shown
 
-    def _open(self, item: dict[str, Any]) -> str:
+    def _open(self, item: dict[str, Any]) -> dict[str, Any]:
         sender, key = item.get('from', ''), self.public.get(item.get('from', ''))
         if key is None or self.keys is None:
-            return f'{sender}: (encrypted, and no key to open it)'
-        try:
-            text = self.keys.decrypt(key, sender, self.conn.name, item['message'])
-        except DecryptionError as err:
-            return f'({err})'
-        return show({**item, 'message': text, 'encoding': PLAIN}) or ''
+            text = '(encrypted, and no key to open it)'
+        else:
+            try:
+                text = self.keys.decrypt(key, sender, self.conn.name, item['message'])
+            except DecryptionError as err:
+                text = f'({err})'
+        return {**item, 'message': text, 'encoding': PLAIN}
 
 
 def receive_loop(conn: Connection, session: Session) -> None:
     """Print what the server sends until the connection ends (a thread of its own)."""
     try:
         while True:
-            for line in session.receive(conn.receive()):
-                print(line, flush=True)
+            for item in session.receive(conn.receive()):
+                line = show(item)
+                if line:
+                    print(line, flush=True)
     except (OSError, ProtocolError):
         pass
 

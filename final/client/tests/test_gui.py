@@ -1,0 +1,71 @@
+"""The window against a real server: log in through the dialog, chat, end to end."""
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QDialogButtonBox
+
+from jim_client.gui import ClientWindow, LoginDialog, NetworkThread
+
+
+@pytest.fixture
+def log_in(qtbot, address, tmp_path):
+    threads = []
+
+    def log_in_as(name, password='pw'):
+        dialog = LoginDialog(host=address[0], port=address[1])
+        qtbot.addWidget(dialog)
+        qtbot.keyClicks(dialog.name, name)
+        qtbot.keyClicks(dialog.password, password)
+        qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert dialog.result() == LoginDialog.Accepted
+        network = NetworkThread(dialog.name.text(), dialog.password.text(), dialog.host.text(),
+                                dialog.port.value(), key_file=tmp_path / f'{name}.key')
+        window = ClientWindow(network)
+        qtbot.addWidget(window)
+        threads.append((window, network))
+        return window, network
+
+    yield log_in_as
+    for window, network in threads:
+        window.close()
+        network.wait(5000)
+
+
+def lines(window):
+    return [window.conversation.item(row).text() for row in range(window.conversation.count())]
+
+
+def test_message_to_all_reaches_another_window(qtbot, log_in):
+    windows = []
+    for name in ('alice', 'bob'):
+        window, network = log_in(name)
+        with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
+            network.start()
+        windows.append(window)
+    alice, bob = windows
+    qtbot.keyClicks(alice.text, 'hello from the window')
+    qtbot.mouseClick(alice.send_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: 'alice: hello from the window' in lines(bob), timeout=5000)
+    assert lines(alice) == ['alice: hello from the window']
+
+
+def test_direct_message_is_encrypted_and_read(qtbot, log_in):
+    windows = []
+    for name in ('alice', 'bob'):
+        window, network = log_in(name)
+        with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
+            network.start()
+        windows.append(window)
+    alice, bob = windows
+    alice.add_peer('bob')
+    alice.peers.setCurrentRow(alice.peers.count() - 1)
+    alice.text.setText('Секрет для Боба')
+    alice.send()
+    qtbot.waitUntil(lambda: bool(bob.history.get('alice')), timeout=5000)
+    assert bob.history['alice'] == ['alice: Секрет для Боба']
+
+
+def test_wrong_password_is_reported(qtbot, log_in):
+    _, network = log_in('alice', 'wrong')
+    with qtbot.waitSignal(network.signals.failed, timeout=10000) as blocker:
+        network.start()
+    assert '402' in blocker.args[0]
