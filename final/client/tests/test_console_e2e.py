@@ -56,3 +56,15 @@ def test_recipient_without_a_key_gets_plain_text(address, capsys):
         pump_until(alice, alice_session, None, limit=2)
         assert carol.receive()['message'] == 'hello'
     assert 'sent unencrypted' in capsys.readouterr().out
+
+
+def test_requests_after_login_pass_over_messages_that_waited(address):
+    alice, _ = session(address, 'alice')
+    with alice:
+        alice.send(msg('bob', 'waiting for bob'))
+        assert alice.response()['response'] == 200
+    bob = Connection(*address)
+    with bob:
+        bob.login('bob', 'pw')                     # the kept message arrives with the 200
+        bob.publish_key(KeyPair.generate().public)
+        assert bob.receive()['message'] == 'waiting for bob'

@@ -53,29 +53,30 @@ class Connection:
         """Send one message."""
         self.sock.sendall(encode(message))
 
+    def _read(self) -> None:
+        """Wait for more bytes and queue the objects they complete."""
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError('the server closed the connection')
+        for item in self.decoder.feed(data):
+            if isinstance(item, FramingError):
+                raise ProtocolError(f'the server sent garbage: {item}')
+            self.pending.append(item)
+
     def receive(self) -> dict[str, Any]:
         """Return the next object from the server; raise ConnectionError when it is gone."""
         while not self.pending:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError('the server closed the connection')
-            for item in self.decoder.feed(data):
-                if isinstance(item, FramingError):
-                    raise ProtocolError(f'the server sent garbage: {item}')
-                self.pending.append(item)
+            self._read()
         return self.pending.popleft()
 
     def response(self) -> dict[str, Any]:
-        """Return the next response (pushed messages before it stay queued for ``receive``)."""
-        for index, item in enumerate(self.pending):
-            if 'response' in item:
-                del self.pending[index]
-                return item
+        """Return the next response; pushed messages stay queued for ``receive``."""
         while True:
-            item = self.receive()
-            if 'response' in item:
-                return item
-            self.pending.append(item)
+            for index, item in enumerate(self.pending):
+                if 'response' in item:
+                    del self.pending[index]
+                    return item
+            self._read()
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """Send ``message`` and return the response to it."""

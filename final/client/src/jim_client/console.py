@@ -19,6 +19,8 @@ from jim_client import __version__
 from jim_client.connection import Connection, LoginError
 from jim_client.e2e import DecryptionError, KeyPair
 
+KEY_TIMEOUT = 5.0     # seconds to wait, when leaving, for keys that messages wait for
+
 HELP = '''Commands:
   text              send text to everyone (#all)
   @name text        send text to one user (kept for them if they are offline)
@@ -97,6 +99,7 @@ class Session:
         self.conn = conn
         self.keys = keys
         self.lock = threading.Lock()
+        self.settled = threading.Condition(self.lock)     # notified when no key is awaited
         self.sent: collections.deque[dict[str, Any]] = collections.deque()
         self.public: dict[str, str | None] = {}          # None: the user has no key
         self.waiting: dict[str, list[tuple[str, Any]]] = {}
@@ -158,7 +161,13 @@ class Session:
                 self._send(self._seal(name, item))
             else:
                 shown.append(self._open(item))
+        self.settled.notify_all()
         return shown
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until no message waits for a key (before leaving); False on timeout."""
+        with self.lock:
+            return self.settled.wait_for(lambda: not self.waiting, timeout)
 
     def _open(self, item: dict[str, Any]) -> dict[str, Any]:
         sender, key = item.get('from', ''), self.public.get(item.get('from', ''))
@@ -234,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(HELP)
                 elif isinstance(what, dict):
                     session.send(what)
+            session.wait_settled(KEY_TIMEOUT)     # what waits for a key goes out, or is shown
             session.send(request(Action.QUIT))
         except (KeyboardInterrupt, OSError):
             pass
