@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='sustained requests per connection (default: %(default)s)')
     parser.add_argument('--tls-cert', type=Path, help='serve TLS with this certificate (PEM)')
     parser.add_argument('--tls-key', type=Path, help='the private key of --tls-cert (PEM)')
+    parser.add_argument('--gui', action='store_true',
+                        help='show the admin window (needs the gui extra: PyQt5)')
     parser.add_argument('-v', '--verbose', action='store_true', help='log every connection')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return parser.parse_args(argv)
@@ -125,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as err:
             print(f'Error: cannot listen on {args.host}:{args.port}: {err}', file=sys.stderr)
             return 1
+        if args.gui:
+            from jim_server import gui  # pylint: disable=import-outside-toplevel  # extra
+            gui.run(server)
+            return 0
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: server.stop())
         server.serve_forever()
