@@ -1,5 +1,6 @@
 """The chat core without sockets: connections are plain objects, the database is in memory."""
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from jim.framing import FramingError
 from jim.messages import msg, presence, request
@@ -119,3 +120,19 @@ def test_second_login_conflicts(chat):
     log_in(chat, 'alice')
     _, replies = log_in(chat, 'alice', conn=Conn('again'))
     assert replies[0]['response'] == 409
+
+
+def test_a_failed_commit_acknowledges_and_relays_nothing(chat, monkeypatch):
+    alice, _ = log_in(chat, 'alice')
+    bob, _ = log_in(chat, 'bob')
+
+    def broken(_batch):
+        raise OperationalError('INSERT', {}, Exception('disk full'))
+
+    monkeypatch.setattr(chat.storage, 'store_messages', broken)
+    out = turn(chat, alice, msg('bob', 'lost?'))
+    assert [m['response'] for m in out[alice]] == [500]
+    assert bob not in out
+    monkeypatch.undo()
+    out = turn(chat, alice, msg('bob', 'again'))
+    assert out[alice][0]['response'] == 200 and out[bob][0]['message'] == 'again'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -18,11 +19,13 @@ from jim.messages import (Authenticate, ContactRequest, KeyRequest, Msg, Presenc
                           ProtocolError, RoomRequest, SimpleRequest, error_response,
                           parse_request, response)
 from jim.scram import ScramError, ScramServer
+from sqlalchemy.exc import SQLAlchemyError
 
 from jim_server.settings import Limits
 from jim_server.storage import Storage, StoredMessage
 
 Connection = Hashable
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(eq=False)
@@ -76,6 +79,7 @@ class Chat:
         self.online: dict[str, Connection] = {}
         self.rooms: dict[str, set[str]] = {}
         self.outbox: list[tuple[Connection, dict[str, Any]]] = []
+        self.stored_only: set[int] = set()   # ids of outbox messages that need the commit
         self.to_store: list[StoredMessage] = []
         self.to_close: list[Connection] = []
         self.throttle = LoginThrottle(limits.failed_logins, limits.failed_login_window, clock)
@@ -118,21 +122,38 @@ class Chat:
             self.reply(conn, error_response(error))
 
     def commit(self) -> list[tuple[Connection, dict[str, Any]]]:
-        """Store this turn's messages, then return what to send, in order."""
+        """Store this turn's messages, then return what to send, in order.
+
+        If the database fails, the messages of this turn are neither acknowledged nor
+        relayed: their senders get 500 and may send them again.
+        """
         if self.to_store:
             batch = []
             for item in self.to_store:
                 # A recipient may have logged in since the message was accepted.
                 arrived = [name for name in item.offline if name in self.online]
                 for name in arrived:
-                    self.outbox.append((self.online[name], relayed(
+                    self.hold((self.online[name], relayed(
                         item.sender, item.to, item.text, item.time, item.encoding)))
                 batch.append(dataclasses.replace(
                     item, offline=tuple(n for n in item.offline if n not in arrived)))
-            self.storage.store_messages(batch)
             self.to_store = []
+            try:
+                self.storage.store_messages(batch)
+            except SQLAlchemyError:
+                logger.exception('cannot store %d messages', len(batch))
+                failed = response(Status.SERVER_ERROR, 'not stored: send it again')
+                self.outbox = [(conn, failed if 'response' in message else message)
+                               for conn, message in self.outbox
+                               if id(message) not in self.stored_only or 'response' in message]
+        self.stored_only.clear()
         outbox, self.outbox = self.outbox, []
         return outbox
+
+    def hold(self, entry: tuple[Connection, dict[str, Any]]) -> None:
+        """Queue what may go out only once this turn's messages are stored."""
+        self.stored_only.add(id(entry[1]))
+        self.outbox.append(entry)
 
     def reply(self, conn: Connection, message: dict[str, Any]) -> None:
         """Queue ``message`` for ``conn``."""
@@ -217,10 +238,10 @@ class Chat:
         now = time.time()
         self.to_store.append(StoredMessage(now, name, to, request.text, offline,
                                            request.encoding))
-        self.reply(conn, response(Status.OK, 'kept for later' if offline else 'OK'))
+        self.hold((conn, response(Status.OK, 'kept for later' if offline else 'OK')))
         message = relayed(name, to, request.text, now, request.encoding)
         for user in recipients:
-            self.outbox.append((self.online[user], message))
+            self.hold((self.online[user], message))
 
     def change_room(self, conn: Connection, name: str, request: RoomRequest) -> None:
         """Join or leave a room (``#all`` is everyone's and cannot be left or joined)."""
