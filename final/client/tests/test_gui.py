@@ -34,14 +34,19 @@ def lines(window):
     return [window.conversation.item(row).text() for row in range(window.conversation.count())]
 
 
-def test_message_to_all_reaches_another_window(qtbot, log_in):
+def start(qtbot, log_in, *names):
+    """Log each name in and wait until its window is connected; return the windows."""
     windows = []
-    for name in ('alice', 'bob'):
+    for name in names:
         window, network = log_in(name)
         with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
             network.start()
         windows.append(window)
-    alice, bob = windows
+    return windows
+
+
+def test_message_to_all_reaches_another_window(qtbot, log_in):
+    alice, bob = start(qtbot, log_in, 'alice', 'bob')
     qtbot.keyClicks(alice.text, 'hello from the window')
     qtbot.mouseClick(alice.send_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: 'alice: hello from the window' in lines(bob), timeout=5000)
@@ -49,13 +54,7 @@ def test_message_to_all_reaches_another_window(qtbot, log_in):
 
 
 def test_direct_message_is_encrypted_and_read(qtbot, log_in):
-    windows = []
-    for name in ('alice', 'bob'):
-        window, network = log_in(name)
-        with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
-            network.start()
-        windows.append(window)
-    alice, bob = windows
+    alice, bob = start(qtbot, log_in, 'alice', 'bob')
     alice.add_peer('bob')
     alice.peers.setCurrentRow(alice.peers.count() - 1)
     alice.text.setText('Секрет для Боба')
