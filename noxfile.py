@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nox
@@ -27,6 +28,11 @@ STAGES = [stage.name for stage in load_stages()]
 FINAL = [f'final/{name}' for name in ('protocol', 'server', 'client')
          if (ROOT / 'final' / name / 'pyproject.toml').is_file()]
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
+DOCS = ROOT / 'final' / 'docs'
+# What pylint checks: the code of final/ and the black-box suite (lessons keep the course's style).
+LINTED = ['tests', 'final/docs', *[str(Path(name) / part) for name in FINAL
+                     for part in ('src', 'tests', 'bench') if (ROOT / name / part).is_dir()]]
+BUILD = ROOT / 'build'          # everything sessions make: docs, dist, frozen executables
 # Files a stage diff never shows.
 DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
 
@@ -52,29 +58,68 @@ def tests(session: nox.Session, stage: str) -> None:
 
 
 @nox.session
-@nox.parametrize('stage', GUI_STAGES, ids=GUI_STAGES)
+@nox.parametrize('stage', [*GUI_STAGES, 'final'], ids=[*GUI_STAGES, 'final'])
 def screenshots(session: nox.Session, stage: str) -> None:
-    """Save PNGs of a GUI stage's windows, drawn offscreen, into its screenshots/ folder."""
+    """Save PNGs of a GUI stage's windows, drawn offscreen, into its screenshots/ folder.
+
+    ``final`` draws the windows of final/ into the documentation's screenshots/ folder.
+    """
     session.env['QT_QPA_PLATFORM'] = 'offscreen'
-    directory = LESSONS / stage
-    session.install('-r', str(directory / 'requirements.txt'))
+    if stage == 'final':
+        install_final(session, extras='gui')
+        directory = DOCS
+    else:
+        directory = LESSONS / stage
+        session.install('-r', str(directory / 'requirements.txt'))
     with session.chdir(directory):
         session.run('python', 'screenshots.py', 'screenshots')
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx documentation of final/ into build/docs/html; a warning is an error."""
+    install_final(session, extras='gui')
+    session.install('-r', str(DOCS / 'requirements.txt'))
+    session.run('sphinx-build', '-W', '--keep-going', '-q', '-b', 'html', str(DOCS),
+                str(BUILD / 'docs' / 'html'))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """pylint on final/ and tests/ (settings in pyproject.toml), autopep8 on every Python file."""
+    install_final(session, extras='gui,test')
+    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'), 'nox', 'pylint~=4.1',
+                    'autopep8~=2.3')
+    session.run('pylint', *LINTED, 'noxfile.py')
+    session.run('autopep8', '--diff', '--exit-code', '--recursive', 'final', 'lessons', 'tests',
+                'noxfile.py')
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Print performance figures of final/ (never a pass or fail on a time)."""
-    session.env['UV_COMPILE_BYTECODE'] = '1'
-    session.install(*[arg for name in FINAL for arg in ('-e', str(ROOT / name))])
+    install_final(session)
     for script in sorted((ROOT / 'final').glob('*/bench/*.py')):
         session.run('python', str(script))
 
 
+def install_final(session: nox.Session, extras: str = '') -> None:
+    """Install the final/ distributions (they depend on each other), editable, with extras."""
+    session.env['UV_COMPILE_BYTECODE'] = '1'
+    session.install(*[arg for name in FINAL for arg in ('-e', with_extras(name, extras))])
+
+
+def with_extras(name: str, extras: str) -> str:
+    """Return the path of a final/ distribution with those of the extras it declares."""
+    pyproject = tomllib.loads((ROOT / name / 'pyproject.toml').read_text(encoding='utf-8'))
+    declared = pyproject['project'].get('optional-dependencies', {})
+    wanted = [extra for extra in extras.split(',') if extra in declared]
+    return f'{ROOT / name}[{",".join(wanted)}]' if wanted else str(ROOT / name)
+
+
 def test_final(session: nox.Session) -> None:
     """Install the final/ distributions together (they depend on each other), test each."""
-    editable = [arg for name in FINAL for arg in ('-e', f'{ROOT / name}[test]')]
-    session.install(*editable, 'hypothesis')
+    install_final(session, extras='test')
     for name in FINAL:
         session.run('python', '-m', 'pytest', str(ROOT / name / 'tests'), *session.posargs)
     with session.chdir(ROOT):

@@ -4,6 +4,8 @@ Run it for one stage: ``pytest tests --stage q1_l03_jim`` (nox does this for eve
 Tests marked ``@pytest.mark.needs("feature", ...)`` are deselected, not skipped, for stages
 whose manifest does not declare those features.
 """
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 from __future__ import annotations
 
 import os
@@ -17,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from jim import (POOL, TEST_PASSWORD, TEST_USERS, JimConnection, authenticate, free_port,
-                 presence, scram_login)
 from stages import FEATURES, FINAL, LESSONS, Stage, load_stage
+from wire import (POOL, TEST_PASSWORD, TEST_USERS, JimConnection, authenticate, free_port,
+                  presence, scram_login)
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -27,10 +29,12 @@ PROBES = count()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--stage NAME``."""
     parser.addoption('--stage', help='stage directory name under lessons/ to test')
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``needs`` marker."""
     config.addinivalue_line('markers', 'needs(*features): run only for stages with these features')
 
 
@@ -46,6 +50,7 @@ def selected_stage(config: pytest.Config) -> Stage:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests that need features the selected stage lacks."""
     stage = selected_stage(config)
     keep, drop = [], []
     for item in items:
@@ -83,6 +88,7 @@ class ServerProcess:
         argv = self.stage.command('server', host=self.address[0], port=self.address[1])
         env = dict(os.environ, PYTHONUNBUFFERED='1', QT_QPA_PLATFORM='offscreen')
         with open(self.output, 'ab') as out:
+            # The server outlives this call: stop() ends it. pylint: disable=consider-using-with
             self.process = subprocess.Popen(argv, cwd=self.workdir, env=env,
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + START_TIMEOUT
@@ -103,10 +109,11 @@ class ServerProcess:
             self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as timeout:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f'server ignored SIGTERM for {STOP_TIMEOUT} s:\n{self.log()}')
+            raise AssertionError(f'server ignored SIGTERM for {STOP_TIMEOUT} s:\n'
+                                 f'{self.log()}') from timeout
 
     def log(self) -> str:
         """Return what the server printed."""

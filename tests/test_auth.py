@@ -5,22 +5,25 @@ import time
 
 import pytest
 
-from jim import TEST_PASSWORD, authenticate, msg, presence
+from wire import TEST_PASSWORD, authenticate, msg, presence
 
 pytestmark = pytest.mark.needs('auth')
 
 
 def ask_challenge(conn, name):
+    """Ask the server for the login challenge of ``name``."""
     return conn.request({'action': 'authenticate', 'time': time.time(),
                          'user': {'account_name': name}})
 
 
 def send_proof(conn, name, proof):
+    """Send the proof of knowing the password; return the response."""
     return conn.request({'action': 'authenticate', 'time': time.time(),
                          'user': {'account_name': name}, 'proof': proof})
 
 
 def proof_for(challenge, password=TEST_PASSWORD):
+    """Compute the proof that answers ``challenge`` (the L6 scheme)."""
     key = hashlib.pbkdf2_hmac('sha256', password.encode(), bytes.fromhex(challenge['salt']),
                               challenge['iterations'])
     return hmac.new(key, bytes.fromhex(challenge['nonce']), 'sha256').hexdigest()

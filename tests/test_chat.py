@@ -1,7 +1,7 @@
 """The common chat: msg to "#all" reaches every other connected client."""
 import pytest
 
-from jim import msg, presence
+from wire import msg, presence
 
 pytestmark = pytest.mark.needs('chat')
 

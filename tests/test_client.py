@@ -4,10 +4,11 @@ import subprocess
 
 import pytest
 
-from jim import TEST_PASSWORD
+from wire import TEST_PASSWORD
 
 
 def run_client(stage, server, tmp_path, name, stdin='', which='client'):
+    """Run the stage's client as a user would; return the finished process."""
     if stage.has('auth') or stage.has('scram'):
         stdin = f'{TEST_PASSWORD}\n{stdin}'    # not a terminal: the first line is the password
     argv = stage.command(which, host=server.address[0], port=server.address[1], name=name)

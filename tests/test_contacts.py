@@ -7,6 +7,7 @@ pytestmark = pytest.mark.needs('contacts')
 
 
 def request(action: str, user_id: str | None = None) -> dict:
+    """Return a contacts request, with ``user_id`` when given."""
     message = {'action': action, 'time': time.time()}
     if user_id is not None:
         message['user_id'] = user_id

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from jim import msg
+from wire import msg
 
 pytestmark = pytest.mark.needs('direct')
 

@@ -3,12 +3,13 @@ import json
 
 import pytest
 
-from jim import presence
+from wire import presence
 
 pytestmark = pytest.mark.needs('framing', 'persistent')
 
 
 def encoded(name: str) -> bytes:
+    """Return a presence of ``name`` as the bytes a client sends."""
     return json.dumps(presence(name), ensure_ascii=False).encode()
 
 

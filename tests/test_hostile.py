@@ -5,10 +5,11 @@ import time
 
 import pytest
 
-from jim import POOL, JimConnection, msg, presence
+from wire import POOL, JimConnection, msg, presence
 
 
 def raw(obj) -> bytes:
+    """Return ``obj`` as JSON bytes with a newline, unchecked."""
     return json.dumps(obj).encode() + b'\n'
 
 

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from jim import presence
+from wire import presence
 
 
 def test_presence_is_answered_with_200(server):

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from jim import msg
+from wire import msg
 
 pytestmark = pytest.mark.needs('offline', 'scram')
 
@@ -24,6 +24,16 @@ def drain(conn) -> list[str]:
             texts.append(item['message'])
 
 
+def send_round(senders, round_, acked) -> None:
+    """Each sender sends 15 messages to each recipient; note those acknowledged with 200."""
+    for number in range(15):
+        for sender, conn in senders.items():
+            for recipient in RECIPIENTS:
+                text = f'{sender}>{recipient} {round_}.{number}'
+                if conn.request(msg(recipient, text))['response'] == 200:
+                    acked[sender, recipient].append(text)
+
+
 def test_every_acknowledged_message_arrives_once_in_order(server):
     acked = {(s, r): [] for s in SENDERS for r in RECIPIENTS}
     received = {r: [] for r in RECIPIENTS}
@@ -31,12 +41,7 @@ def test_every_acknowledged_message_arrives_once_in_order(server):
         # Each recipient is online every other round; the server restarts mid-way.
         online = {r: server.join(r) for n, r in enumerate(RECIPIENTS) if (round_ + n) % 2 == 0}
         senders = {s: server.join(s) for s in SENDERS}
-        for number in range(15):
-            for sender, conn in senders.items():
-                for recipient in RECIPIENTS:
-                    text = f'{sender}>{recipient} {round_}.{number}'
-                    if conn.request(msg(recipient, text))['response'] == 200:
-                        acked[sender, recipient].append(text)
+        send_round(senders, round_, acked)
         for conn in senders.values():
             conn.request({**QUIT, 'time': time.time()})
             conn.close()

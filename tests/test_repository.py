@@ -30,7 +30,7 @@ def test_stage_has_a_readme_and_its_commands(stage):
             assert (stage.directory / template[0]).is_file(), which
 
 
-def test_root_readme_table_matches_the_manifests(stage):
+def test_root_readme_table_matches_the_manifests():
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     assert readme_table(load_stages()) in readme, \
         'regenerate the table with: python tests/stages.py --update'

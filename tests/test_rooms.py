@@ -3,12 +3,13 @@ import time
 
 import pytest
 
-from jim import msg
+from wire import msg
 
 pytestmark = pytest.mark.needs('rooms')
 
 
 def room(action: str, name: str) -> dict:
+    """Return a ``join`` or ``leave`` request for the room ``name``."""
     return {'action': action, 'time': time.time(), 'room': name}
 
 

@@ -4,12 +4,13 @@ import time
 
 import pytest
 
-from jim import TEST_PASSWORD, msg, scram_login
+from wire import TEST_PASSWORD, msg, scram_login
 
 pytestmark = pytest.mark.needs('scram')
 
 
 def first_message(conn, name, nonce='abcdefghijklmnop'):
+    """Send the SCRAM client-first message of ``name``; return the response."""
     return conn.request({'action': 'authenticate', 'time': time.time(),
                          'user': {'account_name': name}, 'scram': f'n,,n={name},r={nonce}'})
 

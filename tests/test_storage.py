@@ -3,12 +3,13 @@ import time
 
 import pytest
 
-from jim import msg
+from wire import msg
 
 pytestmark = pytest.mark.needs('storage')
 
 
 def quit_message() -> dict:
+    """Return a ``quit`` request stamped now."""
     return {'action': 'quit', 'time': time.time()}
 
 

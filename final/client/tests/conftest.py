@@ -14,6 +14,7 @@ os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 
 @pytest.fixture
 def address(tmp_path):
+    """Serve alice, bob and carol (password ``pw``) from ``tmp_path/s.db``; yield the address."""
     storage = Storage(f'sqlite:///{tmp_path}/s.db')
     for name in ('alice', 'bob', 'carol'):
         storage.add_user(name, 'pw', iterations=4096)

@@ -7,6 +7,7 @@ from jim_client.e2e import KeyPair
 
 
 def session(address, name, keys=True):
+    """Log ``name`` in (password ``pw``); return the connection and a console Session."""
     conn = Connection(*address)
     conn.login(name, 'pw')
     pair = KeyPair.generate() if keys else None

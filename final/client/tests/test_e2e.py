@@ -1,5 +1,4 @@
 """End-to-end encryption: keys, sealing and opening, and a run through a real server."""
-import threading
 
 import pytest
 
@@ -7,9 +6,6 @@ from jim.constants import E2E
 from jim.messages import msg
 from jim_client.connection import Connection
 from jim_client.e2e import DecryptionError, KeyPair
-from jim_server.engine import Server
-from jim_server.settings import Settings
-from jim_server.storage import Storage
 
 
 def test_both_sides_derive_the_same_key():
@@ -37,32 +33,21 @@ def test_key_file_is_kept_and_private(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
 
 
-def test_server_relays_and_stores_only_ciphertext(tmp_path):
-    storage = Storage(f'sqlite:///{tmp_path}/s.db')
-    for name in ('alice', 'bob'):
-        storage.add_user(name, 'pw', iterations=4096)
-    server = Server(Settings('127.0.0.1', 0), storage)
-    server.listen()
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
-        keys = {'alice': KeyPair.generate(), 'bob': KeyPair.generate()}
-        with Connection(*server.address) as alice, Connection(*server.address) as bob:
-            for conn, name in ((alice, 'alice'), (bob, 'bob')):
-                conn.login(name, 'pw')
-                conn.publish_key(keys[name].public)
-            bob_key = alice.public_key('bob')
-            assert bob_key == keys['bob'].public
-            sealed = keys['alice'].encrypt(bob_key, 'alice', 'bob', 'the plan is secret')
-            assert alice.request(msg('bob', sealed, encoding=E2E))['response'] == 200
-            got = bob.receive()
-            assert got['encoding'] == E2E and 'plan' not in got['message']
-            opened = keys['bob'].decrypt(bob.public_key('alice'), got['from'], 'bob',
-                                         got['message'])
-            assert opened == 'the plan is secret'
-            assert alice.public_key('nobody') is None
-    finally:
-        server.stop()
-        thread.join(10)
-        storage.close()
-    assert b'the plan' not in b''.join(p.read_bytes() for p in tmp_path.glob('s.db*'))
+def test_server_relays_and_stores_only_ciphertext(address, tmp_path):
+    keys = {'alice': KeyPair.generate(), 'bob': KeyPair.generate()}
+    with Connection(*address) as alice, Connection(*address) as bob:
+        for conn, name in ((alice, 'alice'), (bob, 'bob')):
+            conn.login(name, 'pw')
+            conn.publish_key(keys[name].public)
+        bob_key = alice.public_key('bob')
+        assert bob_key == keys['bob'].public
+        sealed = keys['alice'].encrypt(bob_key, 'alice', 'bob', 'the plan is secret')
+        assert alice.request(msg('bob', sealed, encoding=E2E))['response'] == 200
+        got = bob.receive()
+        assert got['encoding'] == E2E and 'plan' not in got['message']
+        opened = keys['bob'].decrypt(bob.public_key('alice'), got['from'], 'bob',
+                                     got['message'])
+        assert opened == 'the plan is secret'
+        assert alice.public_key('nobody') is None
+    stored = b''.join(path.read_bytes() for path in tmp_path.glob('s.db*'))
+    assert b'the plan' not in stored and b'is secret' not in stored

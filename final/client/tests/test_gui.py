@@ -1,4 +1,6 @@
 """The window against a real server: log in through the dialog, chat, end to end."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QDialogButtonBox
@@ -8,6 +10,7 @@ from jim_client.gui import ClientWindow, LoginDialog, NetworkThread
 
 @pytest.fixture
 def log_in(qtbot, address, tmp_path):
+    """Yield a function that logs a name in through the dialog; return (window, network)."""
     threads = []
 
     def log_in_as(name, password='pw'):
@@ -31,18 +34,20 @@ def log_in(qtbot, address, tmp_path):
 
 
 def lines(window):
+    """Return the lines the window's conversation shows."""
     return [window.conversation.item(row).text() for row in range(window.conversation.count())]
 
 
 def start(qtbot, log_in, *names):
     """Log each name in and wait until its window is connected; return the windows."""
-    windows = []
-    for name in names:
-        window, network = log_in(name)
-        with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
-            network.start()
-        windows.append(window)
-    return windows
+    return [connected(qtbot, *log_in(name)) for name in names]
+
+
+def connected(qtbot, window, network):
+    """Start the window's network and wait until it is logged in; return the window."""
+    with qtbot.waitSignal(network.signals.logged_in, timeout=10000):
+        network.start()
+    return window
 
 
 def test_message_to_all_reaches_another_window(qtbot, log_in):

@@ -32,6 +32,7 @@ def test_server_matches_rfc_7677():
 
 
 def login(password_stored, password_typed, name='алиса'):
+    """Run a whole SCRAM exchange; raise ScramError where either side refuses."""
     client, server = ScramClient(name, password_typed), ScramServer()
     assert server.read_first(client.first_message()) == name
     final = client.final_message(server.challenge(make_verifier(password_stored, 4096)))

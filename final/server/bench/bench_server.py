@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 from jim.framing import Decoder, encode
 from jim.messages import msg
@@ -25,6 +26,7 @@ PASSWORD = 'bench-password'
 
 
 def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 now."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
@@ -46,6 +48,7 @@ def start_server(folder: str, users: list[str]) -> tuple[subprocess.Popen, int]:
     subprocess.run(server + ['--iterations', '4096', '--add-user', *users], check=True,
                    input=f'{PASSWORD}\n' * len(users), text=True, stdout=subprocess.DEVNULL)
     port = free_port()
+    # The server outlives this call: main() ends it. pylint: disable=consider-using-with
     process = subprocess.Popen(server + ['--port', str(port), '--max-output-bytes', '67108864',
                                          '--requests-per-second', '1000000',
                                          '--connections-per-address', '100000'],
@@ -61,6 +64,7 @@ def start_server(folder: str, users: list[str]) -> tuple[subprocess.Popen, int]:
 
 
 def log_in(port: int, name: str) -> Connection:
+    """Connect and log ``name`` in; return the connection."""
     conn = Connection('127.0.0.1', port)
     conn.login(name, PASSWORD)
     conn.sock.settimeout(30)
@@ -68,6 +72,7 @@ def log_in(port: int, name: str) -> Connection:
 
 
 def bench_logins(port: int, names: list[str]) -> tuple[float, list[Connection]]:
+    """Log every name in, one at a time; return logins per second and the connections."""
     start = time.perf_counter()
     conns = [log_in(port, name) for name in names]
     return len(names) / (time.perf_counter() - start), conns
@@ -108,6 +113,7 @@ class Pump:
             self.selector.register(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
 
     def run_until(self, done, deadline: float, feed=None) -> None:
+        """Write what is queued and read what arrives until ``done()`` or the deadline."""
         while not done() and time.perf_counter() < deadline:
             if feed:
                 feed()
@@ -132,6 +138,7 @@ class Pump:
 
 
 def bench_pipelined(senders, receivers, per_sender: int) -> float:
+    """Each sender sends ``per_sender`` messages at once; return messages delivered per second."""
     pump = Pump(senders + receivers)
     text = 'x' * 40
     for index, conn in enumerate(senders):
@@ -163,6 +170,7 @@ def bench_latency(senders, receivers, rate: float, seconds: float) -> tuple[floa
 
 
 def bench_connections(port: int, pid: int, count: int) -> tuple[int, float]:
+    """Hold ``count`` connections at once; return how many and the KiB of server memory each."""
     before = rss_kib(pid)
     socks = []
     for _ in range(count):
@@ -178,11 +186,13 @@ def bench_connections(port: int, pid: int, count: int) -> tuple[int, float]:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """Return the value below which ``share`` of ``values`` lie."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
+    """Start a server, measure it, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--pairs', type=int, default=20)
     parser.add_argument('--per-sender', type=int, default=5000)
@@ -192,28 +202,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         process, port = start_server(folder, names)
         try:
-            # First, while the server's memory holds nothing else.
-            held, per_connection = bench_connections(port, process.pid, args.connections)
-            logins, conns = bench_logins(port, names)
-            senders, receivers = conns[:args.pairs], conns[args.pairs:]
-            pingpong, one_way = bench_ping_pong(conns[0], conns[args.pairs],
-                                                (names[0], names[args.pairs]), 2000)
-            pipelined = bench_pipelined(senders, receivers, args.per_sender)
-            offered, latencies = bench_latency(senders, receivers, 5000, 3)
+            report(args, measure(args, port, process.pid, names))
         finally:
             process.terminate()
             process.wait(30)
+
+
+def measure(args: argparse.Namespace, port: int, pid: int, names: list[str]) -> dict[str, Any]:
+    """Run every benchmark against the server on ``port``; return the figures by name."""
+    # First, while the server's memory holds nothing else.
+    held, per_connection = bench_connections(port, pid, args.connections)
+    logins, conns = bench_logins(port, names)
+    senders, receivers = conns[:args.pairs], conns[args.pairs:]
+    pingpong, one_way = bench_ping_pong(conns[0], conns[args.pairs],
+                                        (names[0], names[args.pairs]), 2000)
+    pipelined = bench_pipelined(senders, receivers, args.per_sender)
+    offered, latencies = bench_latency(senders, receivers, 5000, 3)
+    return {'held': held, 'per_connection': per_connection, 'logins': logins,
+            'pingpong': pingpong, 'one_way': one_way, 'pipelined': pipelined,
+            'offered': offered, 'latencies': latencies}
+
+
+def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Print the figures as a table."""
+    one_way, latencies = figures['one_way'], figures['latencies']
     rows = [
-        ('logins per second (SCRAM, 4096 iterations, one at a time)', f'{logins:,.0f}'),
-        ('direct messages/s, ping-pong (one pair)', f'{pingpong:,.0f}'),
+        ('logins per second (SCRAM, 4096 iterations, one at a time)',
+         f'{figures["logins"]:,.0f}'),
+        ('direct messages/s, ping-pong (one pair)', f'{figures["pingpong"]:,.0f}'),
         ('  one-way latency p50 / p99, ms',
          f'{percentile(one_way, .5) * 1e3:.2f} / {percentile(one_way, .99) * 1e3:.2f}'),
-        (f'direct messages/s, pipelined ({args.pairs} pairs)', f'{pipelined:,.0f}'),
-        ('delivered/s at 5,000 msg/s offered', f'{offered:,.0f}'),
+        (f'direct messages/s, pipelined ({args.pairs} pairs)', f'{figures["pipelined"]:,.0f}'),
+        ('delivered/s at 5,000 msg/s offered', f'{figures["offered"]:,.0f}'),
         ('  latency p50 / p99, ms',
          f'{percentile(latencies, .5) * 1e3:.2f} / {percentile(latencies, .99) * 1e3:.2f}'),
-        ('connections held at once', f'{held:,}'),
-        ('  server memory per connection, KiB', f'{per_connection:.1f}'),
+        ('connections held at once', f'{figures["held"]:,}'),
+        ('  server memory per connection, KiB', f'{figures["per_connection"]:.1f}'),
     ]
     width = max(len(name) for name, _ in rows)
     print(f'jim-server on 127.0.0.1, {os.cpu_count()} cores, history persisted (SQLite, WAL)')

@@ -1,4 +1,6 @@
 """The chat core without sockets: connections are plain objects, the database is in memory."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -24,6 +26,7 @@ class Conn:
 
 @pytest.fixture
 def chat():
+    """Yield a Chat over an in-memory database with alice, bob and carol."""
     storage = Storage('sqlite://')
     for name in ('alice', 'bob', 'carol'):
         storage.add_user(name, f'{name}-pw', iterations=4096)
@@ -41,6 +44,7 @@ def turn(chat, conn, message):
 
 
 def log_in(chat, name, password=None, conn=None):
+    """Run the SCRAM login of ``name`` through the chat; return its connection."""
     conn = conn or Conn(name)
     chat.connect(conn, '127.0.0.1')
     scram = ScramClient(name, password or f'{name}-pw')

@@ -1,4 +1,6 @@
 """The engine on real sockets: a server in a thread, clients speaking raw JIM."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import socket
 import threading
 
@@ -13,6 +15,7 @@ from jim_server.storage import Storage
 
 
 def start(tmp_path, **limits):
+    """Start a server with these limits in a thread; return it and the thread."""
     storage = Storage(f'sqlite:///{tmp_path}/server.db')
     server = Server(Settings('127.0.0.1', 0, limits=Limits(**limits)), storage)
     server.listen()
@@ -23,6 +26,7 @@ def start(tmp_path, **limits):
 
 @pytest.fixture
 def make_server(tmp_path):
+    """Yield a function that starts servers; stop them all afterwards."""
     started = []
 
     def make(**limits):
@@ -38,6 +42,7 @@ def make_server(tmp_path):
 
 
 def read_objects(sock, count):
+    """Read and decode up to ``count`` objects from ``sock``."""
     decoder, items = Decoder(), []
     while len(items) < count:
         data = sock.recv(65536)

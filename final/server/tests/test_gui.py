@@ -1,4 +1,6 @@
 """The admin window against a real server in a thread."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import threading
 
 import pytest
@@ -12,6 +14,7 @@ from jim_server.storage import Storage
 
 @pytest.fixture
 def server(tmp_path):
+    """Yield a running server with the account alice."""
     storage = Storage(f'sqlite:///{tmp_path}/s.db')
     storage.add_user('alice', 'pw', iterations=4096)
     server = Server(Settings('127.0.0.1', 0), storage)
@@ -25,6 +28,7 @@ def server(tmp_path):
 
 
 def items(widget):
+    """Return the texts of a list widget."""
     return [widget.item(row).text() for row in range(widget.count())]
 
 

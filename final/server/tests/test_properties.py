@@ -1,4 +1,6 @@
 """Arbitrary bytes and arbitrary message shapes: no exception escapes, every reply is valid."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from jim_server.storage import Storage
 
 @pytest.fixture(scope='module')
 def chat():
+    """Yield a Chat over an in-memory database with alice."""
     storage = Storage('sqlite://')
     storage.add_user('alice', 'pw', iterations=4096)
     yield Chat(storage, Limits())
@@ -21,6 +24,7 @@ def chat():
 
 
 def check_outputs(chat):
+    """Commit; check every output is a valid response or a relayed message."""
     for _, message in chat.commit():
         if 'response' in message:
             parse_response(message)

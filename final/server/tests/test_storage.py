@@ -1,4 +1,6 @@
 """The database: accounts as SCRAM verifiers, pending messages, schema versions."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import pytest
 from sqlalchemy import select, text
 
@@ -9,6 +11,7 @@ from jim_server.storage import SCHEMA_VERSION, SchemaVersion, Storage, StoredMes
 
 @pytest.fixture
 def storage(tmp_path):
+    """Return a storage on a fresh SQLite file."""
     store = Storage(f'sqlite:///{tmp_path}/s.db')
     yield store
     store.close()

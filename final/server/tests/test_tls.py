@@ -1,4 +1,6 @@
 """TLS: the server speaks it with --tls-cert/--tls-key; the client verifies the certificate."""
+# pytest hands each fixture to the functions that name it as a parameter of that name.
+# pylint: disable=redefined-outer-name
 import datetime
 import ipaddress
 import ssl
@@ -41,6 +43,7 @@ def self_signed(folder):
 
 @pytest.fixture
 def tls_server(tmp_path):
+    """Serve alice (password ``secret``) over TLS with a self-signed certificate."""
     cert, key = self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

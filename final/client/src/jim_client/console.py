@@ -30,6 +30,10 @@ HELP = '''Commands:
   /add NAME         add a contact        /del NAME      remove one
   /quit             leave (so does end of input)'''
 
+# Commands that take one word: the request they make and the field the word goes in.
+WITH_ARGUMENT = {'/join': (Action.JOIN, 'room'), '/leave': (Action.LEAVE, 'room'),
+                 '/add': (Action.ADD_CONTACT, 'user_id'), '/del': (Action.DEL_CONTACT, 'user_id')}
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line."""
@@ -61,11 +65,9 @@ def command(line: str) -> dict[str, Any] | str | None:
               '/contacts': request(Action.GET_CONTACTS)}
     if word in simple:
         return simple[word]
-    if word in ('/join', '/leave') and rest:
-        return request(Action.JOIN if word == '/join' else Action.LEAVE, room=rest)
-    if word in ('/add', '/del') and rest:
-        return request(Action.ADD_CONTACT if word == '/add' else Action.DEL_CONTACT,
-                       user_id=rest)
+    if word in WITH_ARGUMENT and rest:
+        action, name = WITH_ARGUMENT[word]
+        return request(action, **{name: rest})
     if word.startswith('/'):
         return 'help'
     if word[0] in '@#' and len(word) > 1 and rest:

@@ -9,7 +9,7 @@ import dataclasses
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from jim.constants import (E2E, MAX_CIPHERTEXT_LENGTH, MAX_KEY_LENGTH, MAX_NAME_LENGTH,
@@ -150,46 +150,71 @@ def parse_request(message: Mapping[str, Any]) -> Request:
     except ValueError:
         raise ProtocolError('unknown action') from None
     when = float(field(message, 'time', (int, float)))
-    if action in (Action.PRESENCE, Action.AUTHENTICATE):
-        user = field(message, 'user', dict)
-        name = account_name(field(user, 'account_name', str))
-        if action is Action.AUTHENTICATE:
-            return Authenticate(when, name, field(message, 'scram', str))
-        status = user.get('status', '')
-        if not isinstance(status, str) or len(status) > MAX_TEXT_LENGTH:
-            raise ProtocolError('field "status" must be text')
-        return Presence(when, name, status)
-    if action is Action.MSG:
-        to = field(message, 'to', str)
-        if to.startswith('#'):
-            room_name(to)
-        else:
-            account_name(to)
-        text = field(message, 'message', str)
-        encoding = message.get('encoding', PLAIN)
-        if encoding == E2E:
-            if to.startswith('#') or len(text) > MAX_CIPHERTEXT_LENGTH:
-                raise ProtocolError('end-to-end encryption is for direct messages of at most '
-                                    f'{MAX_CIPHERTEXT_LENGTH} base64 characters')
-        elif encoding != PLAIN:
-            raise ProtocolError(f'encoding is {PLAIN} or {E2E}')
-        elif len(text) > MAX_TEXT_LENGTH:
-            raise ProtocolError(f'a message has at most {MAX_TEXT_LENGTH} characters')
-        return Msg(when, to, text, encoding)
-    if action in (Action.JOIN, Action.LEAVE):
-        return RoomRequest(when, action, room_name(field(message, 'room', str)))
-    if action in (Action.ADD_CONTACT, Action.DEL_CONTACT):
-        return ContactRequest(when, action, account_name(field(message, 'user_id', str)))
-    if action is Action.SET_KEY:
-        key = field(message, 'key', str)
-        if not 0 < len(key) <= MAX_KEY_LENGTH:
-            raise ProtocolError(f'a key has 1 to {MAX_KEY_LENGTH} base64 characters')
-        return KeyRequest(when, action, key=key)
+    parse = _PARSERS.get(action)
+    if parse is None:
+        raise ProtocolError(f'{action} is not a request a client sends')
+    return parse(message, when, action)
+
+
+def _user(message: Mapping[str, Any], when: float, action: Action) -> Presence | Authenticate:
+    user = field(message, 'user', dict)
+    name = account_name(field(user, 'account_name', str))
+    if action is Action.AUTHENTICATE:
+        return Authenticate(when, name, field(message, 'scram', str))
+    status = user.get('status', '')
+    if not isinstance(status, str) or len(status) > MAX_TEXT_LENGTH:
+        raise ProtocolError('field "status" must be text')
+    return Presence(when, name, status)
+
+
+def _msg(message: Mapping[str, Any], when: float, _action: Action) -> Msg:
+    to = field(message, 'to', str)
+    if to.startswith('#'):
+        room_name(to)
+    else:
+        account_name(to)
+    text = field(message, 'message', str)
+    encoding = message.get('encoding', PLAIN)
+    if encoding == E2E:
+        if to.startswith('#') or len(text) > MAX_CIPHERTEXT_LENGTH:
+            raise ProtocolError('end-to-end encryption is for direct messages of at most '
+                                f'{MAX_CIPHERTEXT_LENGTH} base64 characters')
+    elif encoding != PLAIN:
+        raise ProtocolError(f'encoding is {PLAIN} or {E2E}')
+    elif len(text) > MAX_TEXT_LENGTH:
+        raise ProtocolError(f'a message has at most {MAX_TEXT_LENGTH} characters')
+    return Msg(when, to, text, encoding)
+
+
+def _room(message: Mapping[str, Any], when: float, action: Action) -> RoomRequest:
+    return RoomRequest(when, action, room_name(field(message, 'room', str)))
+
+
+def _contact(message: Mapping[str, Any], when: float, action: Action) -> ContactRequest:
+    return ContactRequest(when, action, account_name(field(message, 'user_id', str)))
+
+
+def _key(message: Mapping[str, Any], when: float, action: Action) -> KeyRequest:
     if action is Action.GET_KEY:
         return KeyRequest(when, action, user_id=account_name(field(message, 'user_id', str)))
-    if action in (Action.QUIT, Action.GET_CONTACTS, Action.GET_USERS):
-        return SimpleRequest(when, action)
-    raise ProtocolError(f'{action} is not a request a client sends')
+    key = field(message, 'key', str)
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise ProtocolError(f'a key has 1 to {MAX_KEY_LENGTH} base64 characters')
+    return KeyRequest(when, action, key=key)
+
+
+def _simple(_message: Mapping[str, Any], when: float, action: Action) -> SimpleRequest:
+    return SimpleRequest(when, action)
+
+
+# What each action a client may send is checked by; other actions are the server's own.
+_PARSERS: dict[Action, Callable[[Mapping[str, Any], float, Action], Request]] = {
+    Action.PRESENCE: _user, Action.AUTHENTICATE: _user, Action.MSG: _msg,
+    Action.JOIN: _room, Action.LEAVE: _room,
+    Action.ADD_CONTACT: _contact, Action.DEL_CONTACT: _contact,
+    Action.SET_KEY: _key, Action.GET_KEY: _key,
+    Action.QUIT: _simple, Action.GET_CONTACTS: _simple, Action.GET_USERS: _simple,
+}
 
 
 def parse_response(message: Mapping[str, Any]) -> Status:

@@ -53,7 +53,7 @@ def _attributes(message: str, expected: str) -> dict[str, str]:
     """Split ``a=1,b=2`` and check that the keys come in the ``expected`` order."""
     try:
         pairs = [part.split('=', 1) for part in message.split(',')]
-        values = {key: value for key, value in pairs}
+        values = dict(pairs)
     except ValueError:
         raise ScramError('malformed SCRAM message') from None
     if [key for key, _ in pairs[:len(expected)]] != list(expected):
@@ -150,6 +150,7 @@ class ScramServer:
         self.username = ''
         self._nonce_part = nonce or secrets.token_urlsafe(18)
         self._first_bare = ''
+        self._nonce = ''
         self._server_first = ''
         self._verifier: Verifier | None = None
 
