@@ -30,8 +30,9 @@ FINAL = [f'final/{name}' for name in ('protocol', 'server', 'client')
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 DOCS = ROOT / 'final' / 'docs'
 # What pylint checks: the code of final/ and the black-box suite (lessons keep the course's style).
-LINTED = ['tests', 'final/docs', *[str(Path(name) / part) for name in FINAL
-                     for part in ('src', 'tests', 'bench') if (ROOT / name / part).is_dir()]]
+LINTED = ['tests', 'final/docs', *[f'{name}/{part}' for name in FINAL
+                                   for part in ('src', 'tests', 'bench')
+                                   if (ROOT / name / part).is_dir()]]
 BUILD = ROOT / 'build'          # everything sessions make: docs, dist, frozen executables
 # Files a stage diff never shows.
 DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
