@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import difflib
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -30,23 +31,33 @@ FINAL = [f'final/{name}' for name in ('protocol', 'server', 'client')
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 DOCS = ROOT / 'final' / 'docs'
 # What pylint checks: the code of final/ and the black-box suite (lessons keep the course's style).
-LINTED = ['tests', 'final/docs', *[f'{name}/{part}' for name in FINAL
-                                   for part in ('src', 'tests', 'bench')
-                                   if (ROOT / name / part).is_dir()]]
+LINTED = ['noxfile.py', 'tests', 'final/tests', 'final/docs', 'final/freeze',
+          *[str(path.relative_to(ROOT)) for part in ('src', 'tests', 'bench')
+            for path in sorted(ROOT.glob(f'final/*/{part}'))]]
 BUILD = ROOT / 'build'          # everything sessions make: docs, dist, frozen executables
+DIST = BUILD / 'dist'           # wheels and sdists of final/ (nox -s build)
+FROZEN = BUILD / 'frozen'       # cx_Freeze executables (nox -s freeze)
+# What `nox -s tests` checks besides the stages (see tests()).
+CHECKS = ['final', 'docs', 'lint', 'packaging']
 # Files a stage diff never shows.
 DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
 
 
 @nox.session
-@nox.parametrize('stage', [*STAGES, 'final'], ids=[*STAGES, 'final'])
+@nox.parametrize('stage', [*STAGES, *CHECKS], ids=[*STAGES, *CHECKS])
 def tests(session: nox.Session, stage: str) -> None:
-    """Test one stage, or final/: its own tests, then the black-box suite against its server."""
+    """Test a stage (its tests, then the black-box suite), or final/, docs, lint, packaging.
+
+    ``final``: the tests of each final/ distribution, then the black-box suite against it;
+    ``docs``: the documentation builds without a warning; ``lint``: pylint and autopep8 are
+    clean; ``packaging``: the built wheels, the frozen executables and a package index
+    published to with ``nox -s publish`` each give a working messenger.
+    """
     session.env['UV_COMPILE_BYTECODE'] = '1'
     session.env['QT_QPA_PLATFORM'] = 'offscreen'
     session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
-    if stage == 'final':
-        test_final(session)
+    if stage in CHECKS:
+        RUN_CHECK[stage](session)
         return
     directory = LESSONS / stage
     if (directory / 'requirements.txt').is_file():
@@ -79,6 +90,11 @@ def screenshots(session: nox.Session, stage: str) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx documentation of final/ into build/docs/html; a warning is an error."""
+    build_docs(session)
+
+
+def build_docs(session: nox.Session) -> None:
+    """Build the documentation (Sphinx, warnings as errors)."""
     install_final(session, extras='gui')
     session.install('-r', str(DOCS / 'requirements.txt'))
     session.run('sphinx-build', '-W', '--keep-going', '-q', '-b', 'html', str(DOCS),
@@ -88,12 +104,48 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """pylint on final/ and tests/ (settings in pyproject.toml), autopep8 on every Python file."""
+    run_lint(session)
+
+
+def run_lint(session: nox.Session) -> None:
+    """Run pylint and autopep8; either fails the session on a finding."""
     install_final(session, extras='gui,test')
     session.install('-r', str(ROOT / 'tests' / 'requirements.txt'), 'nox', 'pylint~=4.1',
-                    'autopep8~=2.3')
-    session.run('pylint', *LINTED, 'noxfile.py')
+                    'autopep8~=2.3', 'cx_Freeze~=8.0', *PACKAGING_TEST_REQUIREMENTS)
+    session.run('pylint', *LINTED)
     session.run('autopep8', '--diff', '--exit-code', '--recursive', 'final', 'lessons', 'tests',
                 'noxfile.py')
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build a wheel and an sdist of each final/ distribution into build/dist; twine check."""
+    build_distributions(session)
+
+
+@nox.session
+def freeze(session: nox.Session) -> None:
+    """Freeze the server and the clients, installed from build/dist, into build/frozen."""
+    if not list(DIST.glob('*.whl')):
+        build_distributions(session)
+    freeze_executables(session)
+
+
+@nox.session
+def publish(session: nox.Session) -> None:
+    """Upload build/dist with twine: ``nox -s publish -- URL [FOLDER]``.
+
+    The account comes from TWINE_USERNAME and TWINE_PASSWORD (or twine asks).
+    """
+    if not 1 <= len(session.posargs) <= 2:
+        session.error('usage: nox -s publish -- INDEX_UPLOAD_URL [FOLDER_OF_DISTRIBUTIONS]')
+    folder = Path(session.posargs[1]) if len(session.posargs) == 2 else DIST
+    files = sorted(str(path) for path in folder.glob('*') if path.suffix in ('.whl', '.gz'))
+    if not files:
+        session.error(f'nothing to upload in {folder}: run nox -s build first')
+    session.install('twine')
+    session.run('twine', 'upload', '--non-interactive', '--repository-url', session.posargs[0],
+                *files)
 
 
 @nox.session
@@ -102,6 +154,26 @@ def bench(session: nox.Session) -> None:
     install_final(session)
     for script in sorted((ROOT / 'final').glob('*/bench/*.py')):
         session.run('python', str(script))
+
+
+def build_distributions(session: nox.Session) -> None:
+    """Build every final/ distribution (sdist, then the wheel from it) into DIST; check them."""
+    session.install('build[uv]', 'twine')
+    shutil.rmtree(DIST, ignore_errors=True)
+    for name in FINAL:
+        session.run('python', '-m', 'build', '--installer', 'uv', '--outdir', str(DIST),
+                    str(ROOT / name))
+    session.run('twine', 'check', '--strict', *sorted(str(path) for path in DIST.iterdir()))
+
+
+def freeze_executables(session: nox.Session) -> None:
+    """Install the built wheels (not the source tree) and freeze them into FROZEN."""
+    wheels = {path.name.split('-')[0]: path for path in DIST.glob('*.whl')}
+    session.install(str(wheels['jim_protocol']), f'{wheels["jim_server"]}',
+                    f'{wheels["jim_client"]}[gui]', 'cx_Freeze~=8.0')
+    shutil.rmtree(FROZEN, ignore_errors=True)
+    session.run('python', str(ROOT / 'final' / 'freeze' / 'freeze.py'), 'build_exe',
+                '--build-exe', str(FROZEN), '--silent')
 
 
 def install_final(session: nox.Session, extras: str = '') -> None:
@@ -125,6 +197,22 @@ def test_final(session: nox.Session) -> None:
         session.run('python', '-m', 'pytest', str(ROOT / name / 'tests'), *session.posargs)
     with session.chdir(ROOT):
         session.run('python', '-m', 'pytest', 'tests', '--stage', 'final', *session.posargs)
+
+
+def test_packaging(session: nox.Session) -> None:
+    """Build, freeze, then test the wheels, the executables and publishing (final/tests)."""
+    build_distributions(session)
+    freeze_executables(session)
+    session.install(*PACKAGING_TEST_REQUIREMENTS)
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'final/tests', '--dist', str(DIST), '--frozen',
+                    str(FROZEN), *session.posargs)
+
+
+# What final/tests needs: a local package index, nox to publish to it, uv for fresh venvs.
+PACKAGING_TEST_REQUIREMENTS = ['pytest>=8', 'pypiserver>=2', 'passlib>=1.7', 'nox', 'uv']
+RUN_CHECK = {'final': test_final, 'docs': build_docs, 'lint': run_lint,
+             'packaging': test_packaging}
 
 
 def stage_files(directory: Path) -> dict[str, Path]:

@@ -1,0 +1,4 @@
+"""The frozen ``jim-client``."""
+from jim_client.console import main
+
+raise SystemExit(main())

@@ -1,0 +1,4 @@
+"""The frozen ``jim-client-gui``."""
+from jim_client.gui import main
+
+raise SystemExit(main())

@@ -1,0 +1,4 @@
+"""The frozen ``jim-server``."""
+from jim_server.cli import main
+
+raise SystemExit(main())
