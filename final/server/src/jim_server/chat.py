@@ -143,7 +143,9 @@ class Chat:
             except SQLAlchemyError:
                 logger.exception('cannot store %d messages', len(batch))
                 failed = response(Status.SERVER_ERROR, 'not stored: send it again')
-                self.outbox = [(conn, failed if 'response' in message else message)
+                # Acknowledgements of the lost messages become 500 and their relays are
+                # dropped; every other reply of the turn goes out as it was.
+                self.outbox = [(conn, failed if id(message) in self.stored_only else message)
                                for conn, message in self.outbox
                                if id(message) not in self.stored_only or 'response' in message]
         self.stored_only.clear()
