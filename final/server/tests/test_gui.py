@@ -43,7 +43,7 @@ def test_window_shows_who_is_online(qtbot, server):
 
 
 def test_added_user_can_log_in(qtbot, server):
-    window = ServerWindow(server)
+    window = ServerWindow(server, iterations=5000)
     qtbot.addWidget(window)
     window.show_add_user()
     dialog = window.add_user
@@ -55,6 +55,7 @@ def test_added_user_can_log_in(qtbot, server):
     dialog.again.setText('s3cret')
     dialog.save()
     assert 'bob' in items(window.accounts)
+    assert server.chat.storage.verifier('bob').iterations == 5000
     with Connection(*server.address) as bob:
         bob.login('bob', 's3cret')
 

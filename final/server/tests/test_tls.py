@@ -15,6 +15,7 @@ from cryptography.x509.oid import NameOID
 from jim_client.connection import Connection
 from jim.messages import msg
 
+from jim_server.cli import parse_args
 from jim_server.engine import Server
 from jim_server.settings import Settings
 from jim_server.storage import Storage
@@ -84,3 +85,10 @@ def test_plain_client_on_a_tls_port_goes_nowhere(tls_server):
     context = ssl.create_default_context(cafile=str(cert))
     with Connection(*server.address, tls=context) as conn:      # the server goes on
         conn.login('alice', 'secret')
+
+
+def test_a_key_without_a_certificate_is_refused(capsys):
+    with pytest.raises(SystemExit) as stop:
+        parse_args(['--tls-key', 'key.pem'])
+    assert stop.value.code == 2
+    assert '--tls-key needs --tls-cert' in capsys.readouterr().err

@@ -60,7 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='show the admin window (needs the gui extra: PyQt5)')
     parser.add_argument('-v', '--verbose', action='store_true', help='log every connection')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.tls_key and not args.tls_cert:
+        parser.error('--tls-key needs --tls-cert')
+    return args
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if args.gui:
             from jim_server import gui  # pylint: disable=import-outside-toplevel  # extra
-            gui.run(server)
+            gui.run(server, args.iterations)
             return 0
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: server.stop())

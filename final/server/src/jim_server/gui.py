@@ -15,16 +15,22 @@ from PyQt5.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFormLayou
                              QWidget)
 
 from jim.messages import ProtocolError, account_name
+from jim.scram import DEFAULT_ITERATIONS
 
 from jim_server.engine import Server
 
 
 class AddUserDialog(QDialog):
-    """Creates an account (or sets a new password): the storage keeps a SCRAM verifier."""
+    """Creates an account (or sets a new password): the storage keeps a SCRAM verifier.
 
-    def __init__(self, server: Server, parent: QWidget | None = None) -> None:
+    ``iterations`` is the PBKDF2 cost of the new verifier (``jim-server --iterations``).
+    """
+
+    def __init__(self, server: Server, parent: QWidget | None = None,
+                 iterations: int = DEFAULT_ITERATIONS) -> None:
         super().__init__(parent)
         self.storage = server.chat.storage
+        self.iterations = iterations
         self.setWindowTitle('Add user')
         self.name, self.password, self.again = QLineEdit(), QLineEdit(), QLineEdit()
         for field in (self.password, self.again):
@@ -51,16 +57,17 @@ class AddUserDialog(QDialog):
         if not password or password != self.again.text():
             self.problem.setText('Type the same, non-empty password twice')
             return
-        self.storage.add_user(name, password)
+        self.storage.add_user(name, password, self.iterations)
         self.accept()
 
 
 class ServerWindow(QMainWindow):
     """Online users and accounts, refreshed every second."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, iterations: int = DEFAULT_ITERATIONS) -> None:
         super().__init__()
         self.server = server
+        self.iterations = iterations     # of the accounts added here
         self.add_user: AddUserDialog | None = None
         host, port = server.address
         self.setWindowTitle(f'JIM server on {host}:{port}')
@@ -94,17 +101,20 @@ class ServerWindow(QMainWindow):
 
     def show_add_user(self) -> None:
         """Open the window that creates an account."""
-        self.add_user = AddUserDialog(self.server, self)
+        self.add_user = AddUserDialog(self.server, self, self.iterations)
         self.add_user.accepted.connect(self.refresh)
         self.add_user.show()
 
 
-def run(server: Server) -> None:
-    """Serve in a thread and show the window until it is closed, SIGTERM or Ctrl+C."""
+def run(server: Server, iterations: int = DEFAULT_ITERATIONS) -> None:
+    """Serve in a thread and show the window until it is closed, SIGTERM or Ctrl+C.
+
+    Accounts added in the window get ``iterations`` of PBKDF2.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     network = threading.Thread(target=server.serve_forever)
     network.start()
-    window = ServerWindow(server)
+    window = ServerWindow(server, iterations)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: app.quit())
     window.show()

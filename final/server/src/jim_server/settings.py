@@ -21,9 +21,8 @@ class Limits:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Where the server listens and keeps its data."""
+    """Where the server listens, and what each client may use there."""
 
     host: str = '127.0.0.1'
     port: int = 7777
-    db_url: str = 'sqlite:///jim-server.db'
     limits: Limits = dataclasses.field(default_factory=Limits)
