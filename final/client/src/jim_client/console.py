@@ -4,14 +4,15 @@ from __future__ import annotations
 import argparse
 import collections
 import getpass
-import os
 import ssl
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from jim.constants import ALL, E2E, PLAIN, Action
+import platformdirs
+
+from jim.constants import ALL, APP_NAME, E2E, PLAIN, Action
 from jim.messages import ProtocolError, msg, request
 from jim.scram import ScramError
 
@@ -196,12 +197,9 @@ def receive_loop(conn: Connection, session: Session) -> None:
 
 
 def key_path(name: str) -> Path:
-    """Return where ``name``'s private key is kept (XDG data folder, APPDATA on Windows)."""
-    if sys.platform == 'win32':
-        base = Path(os.environ.get('APPDATA', Path.home()))
-    else:
-        base = Path(os.environ.get('XDG_DATA_HOME', Path.home() / '.local' / 'share'))
-    return base / 'jim-messenger' / 'keys' / f'{name}.key'
+    """Return where ``name``'s private key is kept: the platform's per-user data folder."""
+    folder = platformdirs.user_data_path(APP_NAME, appauthor=False, roaming=True)
+    return folder / 'keys' / f'{name}.key'
 
 
 def read_password() -> str:

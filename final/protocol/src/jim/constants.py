@@ -10,6 +10,8 @@ MAX_KEY_LENGTH = 64             # base64 characters of a public key
 PLAIN = 'utf-8'                 # the ``encoding`` of a readable message
 E2E = 'x25519-aes256gcm'        # the ``encoding`` of an end-to-end encrypted one
 ALL = '#all'                    # the room every user is in
+# The name of the per-user data folder where the server and the client keep their files.
+APP_NAME = 'jim-messenger'
 
 
 class Action(StrEnum):

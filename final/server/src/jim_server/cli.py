@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import signal
 import ssl
 import sys
 from pathlib import Path
 
+import platformdirs
+
+from jim.constants import APP_NAME
 from jim.messages import ProtocolError, account_name
 from jim.scram import DEFAULT_ITERATIONS
 
@@ -20,14 +22,8 @@ from jim_server.storage import Storage
 
 
 def data_directory() -> Path:
-    """Return the per-user folder for the database (XDG on Unix, APPDATA on Windows)."""
-    if sys.platform == 'win32':
-        base = Path(os.environ.get('APPDATA', Path.home()))
-    elif sys.platform == 'darwin':
-        base = Path.home() / 'Library' / 'Application Support'
-    else:
-        base = Path(os.environ.get('XDG_DATA_HOME', Path.home() / '.local' / 'share'))
-    return base / 'jim-messenger'
+    """Return the per-user folder for the database (the platform's own: XDG, macOS, Windows)."""
+    return platformdirs.user_data_path(APP_NAME, appauthor=False, roaming=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
