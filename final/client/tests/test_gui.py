@@ -68,6 +68,16 @@ def test_direct_message_is_encrypted_and_read(qtbot, log_in):
     assert bob.history['alice'] == ['alice: Секрет для Боба']
 
 
+def test_window_says_when_a_message_goes_out_unencrypted(qtbot, log_in):
+    [alice] = start(qtbot, log_in, 'alice')         # carol has never published a key
+    alice.add_peer('carol')
+    alice.peers.setCurrentRow(alice.peers.count() - 1)
+    alice.text.setText('are you there?')
+    alice.send()
+    qtbot.waitUntil(lambda: 'carol has no key' in alice.statusBar().currentMessage(),
+                    timeout=5000)
+
+
 def test_wrong_password_is_reported(qtbot, log_in):
     _, network = log_in('alice', 'wrong')
     with qtbot.waitSignal(network.signals.failed, timeout=10000) as blocker:

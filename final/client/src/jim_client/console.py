@@ -8,6 +8,7 @@ import ssl
 import sys
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import platformdirs
@@ -95,12 +96,15 @@ class Session:
 
     Direct messages are sealed for their recipient when both sides have published a key
     (``keys`` is None: no encryption). A message waits for the key it needs: ``get_key`` is
-    asked once, and what waited goes out, or is shown, when the answer comes.
+    asked once, and what waited goes out, or is shown, when the answer comes. ``notice`` tells
+    the user of a message that went out unencrypted (default: printed).
     """
 
-    def __init__(self, conn: Connection, keys: KeyPair | None) -> None:
+    def __init__(self, conn: Connection, keys: KeyPair | None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.conn = conn
         self.keys = keys
+        self.notice = notice or (lambda text: print(f'({text})', flush=True))
         self.lock = threading.Lock()
         self.settled = threading.Condition(self.lock)     # notified when no key is awaited
         self.sent: collections.deque[dict[str, Any]] = collections.deque()
@@ -131,7 +135,7 @@ class Session:
     def _seal(self, to: str, message: dict[str, Any]) -> dict[str, Any]:
         key = self.public.get(to)
         if key is None or self.keys is None:
-            print(f'({to} has no key: sent unencrypted)', flush=True)
+            self.notice(f'{to} has no key: sent unencrypted')
             return message
         sealed = self.keys.encrypt(key, self.conn.name, to, message['message'])
         return {**message, 'message': sealed, 'encoding': E2E}

@@ -33,6 +33,7 @@ class ClientSignals(QObject):
     logged_in = pyqtSignal()
     failed = pyqtSignal(str)
     arrived = pyqtSignal(object)         # a readable message, or a response
+    notice = pyqtSignal(str)             # something the user should know, e.g. sent unencrypted
     disconnected = pyqtSignal()
 
 
@@ -63,7 +64,7 @@ class NetworkThread(QThread):
             self.signals.failed.emit(str(err))
             return
         conn.sock.settimeout(None)
-        self.session = Session(conn, keys)
+        self.session = Session(conn, keys, self.signals.notice.emit)
         self.signals.logged_in.emit()
         self.session.send(request(Action.GET_CONTACTS))
         try:
@@ -150,6 +151,7 @@ class ClientWindow(QMainWindow):
         self.setCentralWidget(central)
         network.signals.arrived.connect(self.arrived)
         network.signals.disconnected.connect(self.lost)
+        network.signals.notice.connect(self.statusBar().showMessage)
 
     def peer(self) -> str:
         """Return the conversation on screen."""
@@ -238,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('port', nargs='?', type=int, default=7777)
     parser.add_argument('-n', '--name', default='')
     parser.add_argument('--ca-file', help='trust this CA (PEM) for TLS')
+    parser.add_argument('--key-file', type=Path,
+                        help='your private key (default: one per name in the data folder)')
     args = parser.parse_args(argv)
     app = QApplication(sys.argv[:1])
     login = LoginDialog(args.name, args.host, args.port)
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     tls = ssl.create_default_context(cafile=args.ca_file) \
         if login.tls.isChecked() or args.ca_file else None
     network = NetworkThread(login.name.text().strip(), login.password.text(),
-                            login.host.text(), login.port.value(), tls)
+                            login.host.text(), login.port.value(), tls, args.key_file)
     window = ClientWindow(network)
 
     def refuse(text: str) -> None:
