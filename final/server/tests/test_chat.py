@@ -9,7 +9,7 @@ from jim.messages import msg, presence, request
 from jim.constants import Action
 from jim.scram import ScramClient
 
-from jim_server.chat import Chat
+from jim_server.chat import Chat, counted
 from jim_server.settings import Limits
 from jim_server.storage import Storage
 
@@ -141,3 +141,7 @@ def test_a_failed_commit_acknowledges_and_relays_nothing(chat, monkeypatch):
     monkeypatch.undo()
     out = turn(chat, alice, msg('bob', 'again'))
     assert out[alice][0]['response'] == 200 and out[bob][0]['message'] == 'again'
+
+
+def test_list_alerts_count_in_words():
+    assert [counted(n, 'contact') for n in (0, 1, 2)] == ['0 contacts', '1 contact', '2 contacts']

@@ -214,11 +214,11 @@ class Chat:
             self.exchange_key(conn, name, request)
         elif request.action is Action.GET_CONTACTS:
             contacts = self.storage.contacts(name)
-            self.reply(conn, response(Status.ACCEPTED, f'{len(contacts)} contacts',
+            self.reply(conn, response(Status.ACCEPTED, counted(len(contacts), 'contact'),
                                       contacts=contacts))
         elif request.action is Action.GET_USERS:
             users = self.storage.user_names()
-            self.reply(conn, response(Status.ACCEPTED, f'{len(users)} users', users=users,
+            self.reply(conn, response(Status.ACCEPTED, counted(len(users), 'user'), users=users,
                                       online=sorted(self.online)))
 
     def send_msg(self, conn: Connection, name: str, request: Msg) -> None:
@@ -285,3 +285,8 @@ class Chat:
             self.reply(conn, response(Status.OK, f'{other} removed'))
         else:
             raise ProtocolError(f'{other} is not in your contacts', Status.NOT_FOUND)
+
+
+def counted(number: int, noun: str) -> str:
+    """Return ``1 contact``, ``2 contacts``: the alert of a list."""
+    return f'{number} {noun}' if number == 1 else f'{number} {noun}s'
