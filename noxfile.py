@@ -17,6 +17,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
+# The manifests' reader, stages.py, lives in tests/: it is imported once tests/ is on the path.
 sys.path.insert(0, str(ROOT / 'tests'))
 from stages import LESSONS, load_stages  # noqa: E402  pylint: disable=wrong-import-position
 
