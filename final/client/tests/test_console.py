@@ -18,3 +18,5 @@ def test_what_arrives_is_shown():
     assert show({'response': 404, 'error': 'no such user'}) == '404: no such user'
     assert show({'response': 202, 'alert': '2 users', 'users': ['a', 'b']}) == '2 users: a, b'
     assert show({'response': 200, 'alert': 'OK'}) is None
+    assert show({'action': 'presence', 'user': {'account_name': 'bob', 'status': 'offline'}}) \
+        == '(bob is offline)'

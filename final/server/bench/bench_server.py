@@ -87,8 +87,8 @@ def bench_ping_pong(a: Connection, b: Connection, names: tuple[str, str],
         for sender, receiver, to in ((a, b, names[1]), (b, a, names[0])):
             sent = time.perf_counter()
             sender.send(msg(to, 'ping'))
-            while 'response' in receiver.receive():
-                pass
+            while receiver.receive().get('action') != 'msg':
+                pass        # its response, or who logged in
             latencies.append(time.perf_counter() - sent)
     elapsed = time.perf_counter() - start
     for conn in (a, b):
@@ -133,7 +133,7 @@ class Pump:
                     for item in self.decoders[sock].feed(data):
                         if 'response' in item:
                             self.responses += 1
-                        else:
+                        elif item.get('action') == 'msg':
                             self.received.append((now, item['message']))
 
 

@@ -67,6 +67,22 @@ def test_login_then_direct_message(chat):
     assert (out[bob][0]['from'], out[bob][0]['message']) == ('alice', 'hi')
 
 
+def test_others_hear_who_goes_but_not_at_shutdown(chat):
+    alice, _ = log_in(chat, 'alice')
+    bob, _ = log_in(chat, 'bob')
+    carol, _ = log_in(chat, 'carol')
+    chat.disconnect(bob)
+    out = dict.fromkeys((alice, carol), None)
+    for target, item in chat.commit():
+        out[target] = item
+    assert out[alice] is out[carol]                   # one notice, encoded once
+    assert (out[alice]['action'], out[alice]['user']) == \
+        ('presence', {'account_name': 'bob', 'status': 'offline'})
+    chat.stopping = True
+    chat.disconnect(carol)
+    assert not chat.commit()
+
+
 def test_nothing_before_login(chat):
     conn = Conn('x')
     chat.connect(conn, '127.0.0.1')

@@ -29,7 +29,7 @@ def check_outputs(chat):
         if 'response' in message:
             parse_response(message)
         else:
-            assert message['action'] == 'msg'
+            assert message['action'] in ('msg', 'presence')
 
 
 values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -79,6 +79,9 @@ def command(line: str) -> dict[str, Any] | str | None:
 
 def show(item: dict[str, Any]) -> str | None:
     """Return the line to print for something the server sent (None for a plain 200)."""
+    if item.get('action') == Action.PRESENCE:
+        user = item.get('user') or {}
+        return f'({user.get("account_name")} is {user.get("status")})'
     if 'response' not in item:
         where = '' if item.get('to') == ALL else f' [{item.get("to")}]'
         return f'{item.get("from")}{where}: {item.get("message")}'

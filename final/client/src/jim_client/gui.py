@@ -178,7 +178,11 @@ class ClientWindow(QMainWindow):
         self.conversation.addItems(self.history.get(self.peer(), []))
 
     def arrived(self, item: dict[str, Any]) -> None:
-        """Show a message, or act on a response."""
+        """Show a message or who came or went, or act on a response."""
+        if item.get('action') == Action.PRESENCE:
+            user = item.get('user') or {}
+            self.statusBar().showMessage(f'{user.get("account_name")} is {user.get("status")}')
+            return
         if 'response' not in item:
             to, sender = item.get('to', ''), item.get('from', '?')
             self.note(to if to.startswith('#') else sender, f'{sender}: {item.get("message")}')

@@ -17,7 +17,7 @@ from jim.constants import ALL, PLAIN, Action, Status
 from jim.framing import FramingError
 from jim.messages import (Authenticate, ContactRequest, KeyRequest, Msg, Presence,
                           ProtocolError, RoomRequest, SimpleRequest, error_response,
-                          parse_request, response)
+                          parse_request, presence, response)
 from jim.scram import ScramError, ScramServer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -82,6 +82,7 @@ class Chat:
         self.stored_only: set[int] = set()   # ids of outbox messages that need the commit
         self.to_store: list[StoredMessage] = []
         self.to_close: list[Connection] = []
+        self.stopping = False                # set when the server closes everything
         self.throttle = LoginThrottle(limits.failed_logins, limits.failed_login_window, clock)
 
     # The engine's calls.
@@ -98,6 +99,13 @@ class Chat:
         self.storage.mark_seen(session.name, time.time())
         for room in session.rooms:
             self.rooms.get(room, set()).discard(session.name)
+        if not self.stopping:
+            self.announce(session.name, 'offline')
+
+    @property
+    def busy(self) -> bool:
+        """Tell whether anything waits for ``commit`` (or connections wait to be closed)."""
+        return bool(self.outbox or self.to_store or self.to_close)
 
     def receive(self, conn: Connection, item: dict[str, Any] | FramingError) -> None:
         """Handle one decoded object (or framing error) from ``conn``."""
@@ -196,6 +204,14 @@ class Chat:
         missed = self.storage.missed(name) + self.storage.take_pending(name)
         for item in sorted(missed, key=lambda item: item.time):
             self.reply(conn, relayed(item.sender, item.to, item.text, item.time, item.encoding))
+        self.announce(name, 'online')
+
+    def announce(self, name: str, status: str) -> None:
+        """Tell every other user online that ``name`` came (``online``) or went (``offline``)."""
+        notice = presence(name, status)      # one object: the engine encodes it once
+        for other, conn in self.online.items():
+            if other != name:
+                self.reply(conn, notice)
 
     # Everything else, for a logged-in user.
     def serve(self, conn: Connection, name: str, request: Any) -> None:

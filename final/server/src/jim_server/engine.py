@@ -189,20 +189,25 @@ class Server:
         return True
 
     def dispatch(self) -> None:
-        """Commit this turn, queue its output, and send what can be sent now."""
-        encoded: dict[int, bytes] = {}
-        for conn, message in self.chat.commit():
-            data = encoded.get(id(message))
-            if data is None:
-                data = encoded[id(message)] = encode(message)
-            self.queue(conn, data)
-        for conn in self.chat.to_close:
-            conn.closing = True
-            self.touched.add(conn)
-        self.chat.to_close.clear()
-        touched, self.touched = self.touched, set()
-        for conn in touched:
-            self.flush(conn)
+        """Commit this turn, queue its output, and send what can be sent now.
+
+        Closing a connection may give the chat more to say (that its user left): that goes
+        out in this turn too.
+        """
+        while self.chat.busy or self.touched:
+            encoded: dict[int, bytes] = {}
+            for conn, message in self.chat.commit():
+                data = encoded.get(id(message))
+                if data is None:
+                    data = encoded[id(message)] = encode(message)
+                self.queue(conn, data)
+            for conn in self.chat.to_close:
+                conn.closing = True
+                self.touched.add(conn)
+            self.chat.to_close.clear()
+            touched, self.touched = self.touched, set()
+            for conn in touched:
+                self.flush(conn)
 
     def queue(self, conn: Any, data: bytes) -> None:
         """Add ``data`` to the connection's output; cut off a client that does not read."""
@@ -256,6 +261,7 @@ class Server:
 
     def shutdown(self) -> None:
         """Send queued output for a moment, then close every socket."""
+        self.chat.stopping = True       # nobody is left to hear who leaves
         deadline = time.monotonic() + SHUTDOWN_GRACE
         while time.monotonic() < deadline and any(c.out for c in self.connections()):
             for key, _ in self.selector.select(timeout=max(0.0, deadline - time.monotonic())):
