@@ -69,3 +69,16 @@ def test_requests_after_login_pass_over_messages_that_waited(address):
         bob.login('bob', 'pw')                     # the kept message arrives with the 200
         bob.publish_key(KeyPair.generate().public)
         assert bob.receive()['message'] == 'waiting for bob'
+
+
+def test_what_is_sent_after_a_message_waiting_for_a_key_keeps_its_place(address):
+    alice, alice_session = session(address, 'alice')
+    bob, bob_session = session(address, 'bob')
+    with alice, bob:
+        alice_session.send(msg('bob', 'first, sealed'))       # waits for bob's key
+        alice_session.send(msg('#all', 'second, to all'))
+        alice_session.send(msg('bob', 'third, sealed'))
+        pump_until(alice, alice_session, None, limit=4)        # the key, then three 200s
+        lines = pump_until(bob, bob_session, 'alice [bob]: third, sealed')
+        assert [line for line in lines if line.startswith('alice')] == [
+            'alice [bob]: first, sealed', 'alice: second, to all', 'alice [bob]: third, sealed']

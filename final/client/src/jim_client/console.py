@@ -99,8 +99,9 @@ class Session:
 
     Direct messages are sealed for their recipient when both sides have published a key
     (``keys`` is None: no encryption). A message waits for the key it needs: ``get_key`` is
-    asked once, and what waited goes out, or is shown, when the answer comes. ``notice`` tells
-    the user of a message that went out unencrypted (default: printed).
+    asked once, and what waited goes out, or is shown, when the answer comes. What is sent or
+    pushed after a waiting message waits behind it: everything keeps its order. ``notice``
+    tells the user of a message that went out unencrypted (default: printed).
     """
 
     def __init__(self, conn: Connection, keys: KeyPair | None,
@@ -112,28 +113,41 @@ class Session:
         self.settled = threading.Condition(self.lock)     # notified when no key is awaited
         self.sent: collections.deque[dict[str, Any]] = collections.deque()
         self.public: dict[str, str | None] = {}          # None: the user has no key
-        self.waiting: dict[str, list[tuple[str, Any]]] = {}
+        self.asked: set[str] = set()                     # get_key sent, no answer yet
+        self.outgoing: collections.deque[dict[str, Any]] = collections.deque()
+        self.incoming: collections.deque[dict[str, Any]] = collections.deque()
 
     def send(self, message: dict[str, Any]) -> None:
-        """Send a request (sealing a direct message if its recipient's key is known)."""
-        to = message.get('to', '')
+        """Send a request, sealing a direct message; in order, behind any that waits."""
         with self.lock:
-            if self.keys and message.get('action') == 'msg' and to[:1] not in ('#', ''):
-                if to not in self.public:
-                    self._wait(to, ('send', message))
-                    return
-                message = self._seal(to, message)
-            self._send(message)
+            self.outgoing.append(message)
+            self._send_outgoing()
+
+    def _send_outgoing(self) -> None:
+        while self.outgoing:
+            message = self.outgoing[0]
+            to = self._sealed_for(message)
+            if to is not None and to not in self.public:
+                self._ask_key(to)
+                return
+            self.outgoing.popleft()
+            self._send(self._seal(to, message) if to is not None else message)
+
+    def _sealed_for(self, message: dict[str, Any]) -> str | None:
+        """Return the user whose key ``message`` is sealed with (None: it goes as it is)."""
+        to = message.get('to', '')
+        if self.keys and message.get('action') == Action.MSG and to[:1] not in ('#', ''):
+            return to
+        return None
 
     def _send(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
         self.conn.send(message)
 
-    def _wait(self, name: str, what: tuple[str, Any]) -> None:
-        if name not in self.waiting:
-            self.waiting[name] = []
+    def _ask_key(self, name: str) -> None:
+        if name not in self.asked:
+            self.asked.add(name)
             self._send(request(Action.GET_KEY, user_id=name))
-        self.waiting[name].append(what)
 
     def _seal(self, to: str, message: dict[str, Any]) -> dict[str, Any]:
         key = self.public.get(to)
@@ -155,29 +169,35 @@ class Session:
                 if asked.get('action') == 'get_key':
                     return self._key_arrived(asked['user_id'], item.get('key'))
                 return [{**item, 'request': asked}]
+            self.incoming.append(item)
+            return self._show_incoming()
+
+    def _show_incoming(self) -> list[dict[str, Any]]:
+        shown = []
+        while self.incoming:
+            item = self.incoming[0]
             if item.get('encoding') == E2E:
                 sender = item.get('from', '')
                 if sender not in self.public:
-                    self._wait(sender, ('show', item))
-                    return []
-                return [self._open(item)]
-            return [item]
+                    self._ask_key(sender)
+                    break
+                item = self._open(item)
+            self.incoming.popleft()
+            shown.append(item)
+        return shown
 
     def _key_arrived(self, name: str, key: str | None) -> list[dict[str, Any]]:
         self.public[name] = key
-        shown = []
-        for what, item in self.waiting.pop(name, []):
-            if what == 'send':
-                self._send(self._seal(name, item))
-            else:
-                shown.append(self._open(item))
+        self.asked.discard(name)
+        shown = self._show_incoming()
+        self._send_outgoing()
         self.settled.notify_all()
         return shown
 
     def wait_settled(self, timeout: float) -> bool:
         """Wait until no message waits for a key (before leaving); False on timeout."""
         with self.lock:
-            return self.settled.wait_for(lambda: not self.waiting, timeout)
+            return self.settled.wait_for(lambda: not (self.incoming or self.outgoing), timeout)
 
     def _open(self, item: dict[str, Any]) -> dict[str, Any]:
         sender, key = item.get('from', ''), self.public.get(item.get('from', ''))
