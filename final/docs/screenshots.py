@@ -51,7 +51,7 @@ def demo_server(folder: str) -> tuple[Server, list[socket.socket]]:
 
 def demo_client() -> ClientWindow:
     """Return alice's window, not connected, fed what a server would send her."""
-    window = ClientWindow(NetworkThread('alice', '', '127.0.0.1', 7777))
+    window = ClientWindow(NetworkThread('alice', '', ('127.0.0.1', 7777)))
     arrived = window.arrived
     arrived({'response': 202, 'alert': '2 contacts', 'contacts': ['bob', 'Мария'],
              'request': request(Action.GET_CONTACTS)})

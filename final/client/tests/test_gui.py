@@ -13,15 +13,16 @@ def log_in(qtbot, address, tmp_path):
     """Yield a function that logs a name in through the dialog; return (window, network)."""
     threads = []
 
-    def log_in_as(name, password='pw'):
+    def log_in_as(name, password='pw', e2e=True):
         dialog = LoginDialog(host=address[0], port=address[1])
         qtbot.addWidget(dialog)
         qtbot.keyClicks(dialog.name, name)
         qtbot.keyClicks(dialog.password, password)
         qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
         assert dialog.result() == LoginDialog.Accepted
-        network = NetworkThread(dialog.name.text(), dialog.password.text(), dialog.host.text(),
-                                dialog.port.value(), key_file=tmp_path / f'{name}.key')
+        network = NetworkThread(dialog.name.text(), dialog.password.text(),
+                                (dialog.host.text(), dialog.port.value()),
+                                key_file=tmp_path / f'{name}.key', e2e=e2e)
         window = ClientWindow(network)
         qtbot.addWidget(window)
         threads.append((window, network))
@@ -66,6 +67,17 @@ def test_direct_message_is_encrypted_and_read(qtbot, log_in):
     alice.send()
     qtbot.waitUntil(lambda: bool(bob.history.get('alice')), timeout=5000)
     assert bob.history['alice'] == ['alice: Секрет для Боба']
+
+
+def test_window_without_end_to_end_encryption_sends_readable_text(qtbot, log_in, tmp_path):
+    alice = connected(qtbot, *log_in('alice', e2e=False))
+    [bob] = start(qtbot, log_in, 'bob')
+    assert alice.network.session.keys is None and not (tmp_path / 'alice.key').exists()
+    alice.add_peer('bob')
+    alice.peers.setCurrentRow(alice.peers.count() - 1)
+    alice.text.setText('in the clear')
+    alice.send()
+    qtbot.waitUntil(lambda: bob.history.get('alice') == ['alice: in the clear'], timeout=5000)
 
 
 def test_window_says_when_a_message_goes_out_unencrypted(qtbot, log_in):

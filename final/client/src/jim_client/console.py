@@ -194,6 +194,11 @@ class Session:
         self.settled.notify_all()
         return shown
 
+    def leave(self) -> None:
+        """Say quit now, ahead of anything still waiting for a key."""
+        with self.lock:
+            self._send(request(Action.QUIT))
+
     def wait_settled(self, timeout: float) -> bool:
         """Wait until no message waits for a key (before leaving); False on timeout."""
         with self.lock:
@@ -270,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(HELP)
                 elif isinstance(what, dict):
                     session.send(what)
-            session.wait_settled(KEY_TIMEOUT)     # what waits for a key goes out, or is shown
-            session.send(request(Action.QUIT))
+            if not session.wait_settled(KEY_TIMEOUT):   # what waits for a key goes out
+                print('Error: the server did not answer for the keys of the messages left; '
+                      'they were not sent', file=sys.stderr)
+            session.leave()
         except (KeyboardInterrupt, OSError):
             pass
         receiver.join(5)

@@ -38,14 +38,18 @@ class ClientSignals(QObject):
 
 
 class NetworkThread(QThread):
-    """Connects, logs in, then receives until the connection ends."""
+    """Connects to ``address`` (host, port), logs in, then receives until the connection ends.
 
-    def __init__(self, name: str, password: str, host: str, port: int,
-                 tls: ssl.SSLContext | None = None, key_file: Path | None = None) -> None:
+    Direct messages are sealed end to end with the key in ``key_file`` unless ``e2e`` is false.
+    """
+
+    def __init__(self, name: str, password: str, address: tuple[str, int], *,
+                 tls: ssl.SSLContext | None = None, key_file: Path | None = None,
+                 e2e: bool = True) -> None:
         super().__init__()
         self.signals = ClientSignals()
-        self.name, self.password, self.host, self.port = name, password, host, port
-        self.tls, self.key_file = tls, key_file
+        self.name, self.password, (self.host, self.port) = name, password, address
+        self.tls, self.key_file, self.e2e = tls, key_file, e2e
         self.session: Session | None = None
 
     def run(self) -> None:
@@ -57,8 +61,10 @@ class NetworkThread(QThread):
             return
         try:
             conn.login(self.name, self.password)
-            keys = KeyPair.load_or_create(self.key_file or key_path(self.name))
-            conn.publish_key(keys.public)
+            keys = None
+            if self.e2e:
+                keys = KeyPair.load_or_create(self.key_file or key_path(self.name))
+                conn.publish_key(keys.public)
         except (LoginError, ScramError, ProtocolError, OSError) as err:
             conn.close()
             self.signals.failed.emit(str(err))
@@ -231,7 +237,7 @@ class ClientWindow(QMainWindow):
         """Say quit on the way out."""
         if self.network.session is not None:
             try:
-                self.network.session.send(request(Action.QUIT))
+                self.network.session.leave()
             except OSError:
                 pass
         super().closeEvent(event)
@@ -244,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('port', nargs='?', type=int, default=7777)
     parser.add_argument('-n', '--name', default='')
     parser.add_argument('--ca-file', help='trust this CA (PEM) for TLS')
+    parser.add_argument('--no-e2e', action='store_true',
+                        help='do not encrypt direct messages end to end')
     parser.add_argument('--key-file', type=Path,
                         help='your private key (default: one per name in the data folder)')
     args = parser.parse_args(argv)
@@ -254,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     tls = ssl.create_default_context(cafile=args.ca_file) \
         if login.tls.isChecked() or args.ca_file else None
     network = NetworkThread(login.name.text().strip(), login.password.text(),
-                            login.host.text(), login.port.value(), tls, args.key_file)
+                            (login.host.text(), login.port.value()), tls=tls,
+                            key_file=args.key_file, e2e=not args.no_e2e)
     window = ClientWindow(network)
 
     def refuse(text: str) -> None:
