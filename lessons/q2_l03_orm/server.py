@@ -213,23 +213,28 @@ class Server(metaclass=ServerVerifier):
         self.storage.user_login(client.name, ip, port)
 
 
-def stop_on_sigterm():
-    """Make SIGTERM stop the server the way Ctrl+C does."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
+def stop_on_signals(server):
+    """Make SIGTERM and Ctrl+C stop the server between two turns of its loop.
+
+    Raising KeyboardInterrupt in the handler, as the stages before this one do, could cut a
+    database transaction in half; ``stop`` only wakes the loop, which then returns.
+    """
+    def stop(signum, frame):
+        server.stop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
 
 
 def main(argv=None):
     """Serve clients until Ctrl+C or SIGTERM."""
     args = parse_args(argv)
     server_log_config.configure()
-    stop_on_sigterm()
     try:
         server = Server(args.address, args.port, ServerStorage(f'sqlite:///{args.db}'))
     except (TypeError, ValueError) as err:
         logger.critical('%s', err)
         return 2
+    stop_on_signals(server)
     try:
         server.listen()
         if sys.stdin.isatty():
@@ -240,8 +245,6 @@ def main(argv=None):
     except OSError as err:
         logger.critical('Cannot listen on %s:%s: %s', args.address, args.port, err)
         return 1
-    except KeyboardInterrupt:
-        logger.info('Server stopped')
     finally:
         server.close()
     return 0

@@ -285,11 +285,16 @@ class Server(metaclass=ServerVerifier):
                 self.send(other, notice)
 
 
-def stop_on_sigterm():
-    """Make SIGTERM stop the server the way Ctrl+C does."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
+def stop_on_signals(server):
+    """Make SIGTERM and Ctrl+C stop the server between two turns of its loop.
+
+    Raising KeyboardInterrupt in the handler, as the stages before this one do, could cut a
+    database transaction in half; ``stop`` only wakes the loop, which then returns.
+    """
+    def stop(signum, frame):
+        server.stop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
 
 
 def main(argv=None):
@@ -299,12 +304,12 @@ def main(argv=None):
     if not args.no_gui and not display_available():
         logger.critical('No display for the window: run with --no-gui')
         return 2
-    stop_on_sigterm()
     try:
         server = Server(args.address, args.port, ServerStorage(f'sqlite:///{args.db}'))
     except (TypeError, ValueError) as err:
         logger.critical('%s', err)
         return 2
+    stop_on_signals(server)
     try:
         server.listen()
         if not args.no_gui:
@@ -319,8 +324,6 @@ def main(argv=None):
     except OSError as err:
         logger.critical('Cannot listen on %s:%s: %s', args.address, args.port, err)
         return 1
-    except KeyboardInterrupt:
-        logger.info('Server stopped')
     finally:
         server.close()
     return 0

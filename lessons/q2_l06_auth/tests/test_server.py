@@ -2,6 +2,7 @@
 import contextlib
 import io
 import selectors
+import signal
 import socket
 import threading
 import unittest
@@ -10,7 +11,7 @@ from unittest import mock
 from passwords import derive_key, make_proof
 from protocol import (MessageReader, encode_message, make_authenticate, make_chat_message,
                       make_presence, make_quit, make_request)
-from server import Client, Server, add_users, handle_message, parse_args
+from server import Client, Server, add_users, handle_message, parse_args, stop_on_signals
 from server_storage import ServerStorage
 
 
@@ -299,6 +300,13 @@ class TestServer(unittest.TestCase):
         self.server.stop()
         thread.join(5)
         self.assertFalse(thread.is_alive())
+
+    def test_sigterm_stops_the_loop_without_raising(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.addCleanup(signal.signal, signum, signal.getsignal(signum))
+        stop_on_signals(self.server)
+        signal.raise_signal(signal.SIGTERM)        # handled here, between two bytecodes
+        self.server.serve_forever()                # returns at once: the loop was woken
 
     def test_closed_connection_is_dropped(self):
         peer, remote = self.connect()
