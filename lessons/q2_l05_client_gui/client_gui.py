@@ -256,15 +256,15 @@ class ClientWindow(QMainWindow):
 
 
 def start_session(name, address, port, db_path=None):
-    """Create the client, its window and its network thread; start the thread.
+    """Create the client, its window and its network thread, not started yet.
 
-    Return ``(window, thread)``: show the window on ``client.signals.logged_in``.
+    Return ``(window, thread)``. Connect to ``window.client.signals`` first (show the window
+    on ``logged_in``), then start the thread: a signal emitted before is lost.
     """
     storage = ClientStorage(f'sqlite:///{db_path or f"client_{name}.db"}')
     client = QtChatClient(name, storage)
     window = ClientWindow(client)
     thread = NetworkThread(client, address, port)
-    thread.start()
     return window, thread
 
 
@@ -297,6 +297,7 @@ def main(argv=None):
 
     window.client.signals.logged_in.connect(window.show)
     window.client.signals.failed.connect(refuse)
+    thread.start()
     app.exec_()
     window.client.close()
     thread.wait(2000)

@@ -260,15 +260,15 @@ class ClientWindow(QMainWindow):
 
 
 def start_session(name, password, address, port, db_path=None):
-    """Create the client, its window and its network thread; start the thread.
+    """Create the client, its window and its network thread, not started yet.
 
-    Return ``(window, thread)``: show the window on ``client.signals.logged_in``.
+    Return ``(window, thread)``. Connect to ``window.client.signals`` first (show the window
+    on ``logged_in``), then start the thread: a signal emitted before is lost.
     """
     storage = ClientStorage(f'sqlite:///{db_path or f"client_{name}.db"}')
     client = QtChatClient(name, storage)
     window = ClientWindow(client)
     thread = NetworkThread(client, password, address, port)
-    thread.start()
     return window, thread
 
 
@@ -301,6 +301,7 @@ def main(argv=None):
 
     window.client.signals.logged_in.connect(window.show)
     window.client.signals.failed.connect(refuse)
+    thread.start()
     app.exec_()
     window.client.close()
     thread.wait(2000)

@@ -21,7 +21,7 @@ def log_in(qtbot, running_server, tmp_path):
                                        dialog.port.value(), tmp_path / f'{name}.db')
         qtbot.addWidget(window)
         with qtbot.waitSignal(window.client.signals.logged_in, timeout=5000):
-            pass
+            thread.start()
         sessions.append((window, thread))
         window.show()
         return window
@@ -85,7 +85,7 @@ def test_wrong_server_is_reported(qtbot, tmp_path, closed_port):
     window, thread = start_session('alice', '127.0.0.1', closed_port, tmp_path / 'a.db')
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.client.signals.failed, timeout=5000) as blocker:
-        pass
+        thread.start()
     thread.wait(5000)
     assert 'Cannot reach' in blocker.args[0]
 

@@ -24,7 +24,7 @@ def log_in(qtbot, running_server, tmp_path):
                                        tmp_path / f'{name}.db')
         qtbot.addWidget(window)
         with qtbot.waitSignal(window.client.signals.logged_in, timeout=5000):
-            pass
+            thread.start()
         sessions.append((window, thread))
         window.show()
         return window
@@ -89,7 +89,7 @@ def test_wrong_server_is_reported(qtbot, tmp_path, closed_port):
                                    tmp_path / 'a.db')
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.client.signals.failed, timeout=5000) as blocker:
-        pass
+        thread.start()
     thread.wait(5000)
     assert 'Cannot reach' in blocker.args[0]
 
@@ -100,7 +100,7 @@ def test_wrong_password_is_refused_clearly(qtbot, running_server, tmp_path):
                                    tmp_path / 'a.db')
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.client.signals.failed, timeout=5000) as blocker:
-        pass
+        thread.start()
     thread.wait(5000)
     assert blocker.args[0] == '402: wrong name or password'
 
