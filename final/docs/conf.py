@@ -9,14 +9,16 @@ from __future__ import annotations
 # Sphinx reads its settings from these lowercase module names. pylint: disable=invalid-name
 
 import os
-import tomllib
+import sys
 import typing
 from pathlib import Path
 
 import jim
 
 ROOT = Path(__file__).resolve().parents[2]      # the repository: final/docs/../..
-LESSONS = ROOT / 'lessons'
+# The manifests' reader is the one the noxfile and the black-box suite use.
+sys.path.insert(0, str(ROOT / 'tests'))
+from stages import FEATURES, load_stages  # noqa: E402  pylint: disable=wrong-import-position
 
 project = 'JIM messenger'
 author = 'the course "Client-server applications in Python"'
@@ -61,34 +63,15 @@ extlinks = {'stage': (SOURCE_URL + 'lessons/%s/', '%s')}
 TABLE_MARKER = '.. lessons-table'
 
 
-def load_stages() -> list[dict]:
-    """Return the stage manifests in course order (each after its predecessor)."""
-    stages = {}
-    for path in sorted(LESSONS.glob('*/stage.toml')):
-        with open(path, 'rb') as file:
-            manifest = tomllib.load(file)
-        stages[path.parent.name] = {'name': path.parent.name, **manifest['stage'],
-                                    'features': manifest['features']['protocol']}
-    ordered: list[dict] = []
-    previous = ''
-    while len(ordered) < len(stages):
-        following = [s for s in stages.values() if s['predecessor'] == previous]
-        if len(following) != 1:
-            raise ValueError(f'stages after {previous!r}: {[s["name"] for s in following]}')
-        ordered.append(following[0])
-        previous = following[0]['name']
-    return ordered
-
-
 def lessons_table() -> str:
     """Return the reStructuredText list-table of every stage."""
     lines = ['.. list-table::', '   :header-rows: 1', '   :widths: 22 8 45 25', '',
              '   * - stage (folder)', '     - lesson', '     - what it adds',
              '     - protocol features']
     for stage in load_stages():
-        lines += [f'   * - :stage:`{stage["name"]}`', f'     - {stage["lesson"]}',
-                  f'     - {stage["title"]}',
-                  '     - ' + ', '.join(f'``{name}``' for name in stage['features'])]
+        features = [name for name in FEATURES if name in stage.features]
+        lines += [f'   * - :stage:`{stage.name}`', f'     - {stage.lesson}',
+                  f'     - {stage.title}', '     - ' + ', '.join(f'``{n}``' for n in features)]
     return '\n'.join(lines) + '\n'
 
 
