@@ -7,8 +7,8 @@ import getpass
 import ssl
 import sys
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import platformdirs
@@ -77,11 +77,16 @@ def command(line: str) -> dict[str, Any] | str | None:
     return msg(ALL, text)
 
 
+def came_or_went(item: dict[str, Any]) -> str:
+    """Return ``alice is online`` for a presence the server pushed."""
+    user = item.get('user') or {}
+    return f'{user.get("account_name")} is {user.get("status")}'
+
+
 def show(item: dict[str, Any]) -> str | None:
     """Return the line to print for something the server sent (None for a plain 200)."""
     if item.get('action') == Action.PRESENCE:
-        user = item.get('user') or {}
-        return f'({user.get("account_name")} is {user.get("status")})'
+        return f'({came_or_went(item)})'
     if 'response' not in item:
         where = '' if item.get('to') == ALL else f' [{item.get("to")}]'
         return f'{item.get("from")}{where}: {item.get("message")}'

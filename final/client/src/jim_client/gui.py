@@ -23,7 +23,7 @@ from jim.messages import ProtocolError, msg, request
 from jim.scram import ScramError
 
 from jim_client.connection import Connection, LoginError
-from jim_client.console import Session, key_path
+from jim_client.console import Session, came_or_went, key_path
 from jim_client.e2e import KeyPair
 
 
@@ -186,8 +186,7 @@ class ClientWindow(QMainWindow):
     def arrived(self, item: dict[str, Any]) -> None:
         """Show a message or who came or went, or act on a response."""
         if item.get('action') == Action.PRESENCE:
-            user = item.get('user') or {}
-            self.statusBar().showMessage(f'{user.get("account_name")} is {user.get("status")}')
+            self.statusBar().showMessage(came_or_went(item))
             return
         if 'response' not in item:
             to, sender = item.get('to', ''), item.get('from', '?')
