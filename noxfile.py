@@ -170,7 +170,7 @@ def build_distributions(session: nox.Session) -> None:
 def freeze_executables(session: nox.Session) -> None:
     """Install the built wheels (not the source tree) and freeze them into FROZEN."""
     wheels = {path.name.split('-')[0]: path for path in DIST.glob('*.whl')}
-    session.install(str(wheels['jim_protocol']), f'{wheels["jim_server"]}',
+    session.install(str(wheels['jim_protocol']), str(wheels['jim_server']),
                     f'{wheels["jim_client"]}[gui]', 'cx_Freeze~=8.0')
     shutil.rmtree(FROZEN, ignore_errors=True)
     session.run('python', str(ROOT / 'final' / 'freeze' / 'freeze.py'), 'build_exe',
