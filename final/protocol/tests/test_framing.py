@@ -1,10 +1,12 @@
 """Decoder and encode: every way a byte stream can cut messages, and arbitrary bytes."""
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jim.framing import Decoder, FramingError, encode
+from jim.errors import FramingError, LocalProtocolError
+from jim.framing import Decoder, encode
 
 
 def feed_in_pieces(decoder, data, sizes):
@@ -86,9 +88,11 @@ def test_encode_is_compact_utf8_with_newline():
     assert encode({'a': 'Ж', 'b': [1, 2]}) == '{"a":"Ж","b":[1,2]}\n'.encode()
 
 
+# JIM's numbers are 64-bit integers and finite doubles.
 messages = st.dictionaries(
     st.text(max_size=10),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+    st.recursive(st.none() | st.booleans() | st.integers(-2 ** 63, 2 ** 63 - 1) | st.text()
+                 | st.floats(allow_nan=False, allow_infinity=False),
                  lambda children: st.lists(children, max_size=3) |
                  st.dictionaries(st.text(max_size=5), children, max_size=3), max_leaves=10),
     max_size=5)
@@ -108,3 +112,39 @@ def test_arbitrary_bytes_give_only_objects_and_errors(data, sizes):
     decoder = Decoder(max_bytes=256)
     for item in feed_in_pieces(decoder, data, sizes):
         assert isinstance(item, (dict, FramingError))
+
+
+def test_lone_surrogates_are_errors_and_pairs_are_text():
+    items = Decoder().feed(b'{"t":"\\ud800"}\n{"t":"x\\uDFFF"}{"t":"\\ud83d\\ude00"}\n'
+                           b'{"t":"\\\\ud800"}\n')
+    assert [type(item) for item in items] == [FramingError, FramingError, dict, dict]
+    assert 'surrogate' in str(items[0]) and not items[0].fatal
+    assert items[2] == {'t': '\U0001F600'} and items[3] == {'t': '\\ud800'}
+
+
+def test_nan_and_infinity_are_not_json_numbers_here():
+    for constant in (b'NaN', b'Infinity', b'-Infinity'):
+        items = Decoder().feed(b'{"time": ' + constant + b'}\n{"n": 1}\n')
+        assert isinstance(items[0], FramingError) and items[1] == {'n': 1}
+
+
+def test_encode_refuses_what_json_cannot_carry():
+    for bad in ({'t': '\ud800'}, {'n': 2 ** 64}, {'s': {1, 2}}):
+        with pytest.raises(LocalProtocolError):
+            encode(bad)
+    assert encode({'n': float('nan')}) == b'{"n":null}\n'
+
+
+def test_numbers_a_double_cannot_hold_are_errors():
+    for number in (b'1e999', b'-1e400', b'9' * 400):
+        items = Decoder().feed(b'{"time": ' + number + b'}\n{"n": 1}\n')
+        assert isinstance(items[0], FramingError) and items[1] == {'n': 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=5), st.text(max_size=10), max_size=3))
+def test_whatever_comes_out_can_be_sent_on(value):
+    data = json.dumps(value).encode() + b'\n'        # ensure_ascii: surrogates as escapes
+    for item in Decoder().feed(data):
+        if isinstance(item, dict):
+            assert Decoder().feed(encode(item)) == [item]

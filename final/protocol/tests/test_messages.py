@@ -4,9 +4,9 @@ import math
 import pytest
 
 from jim.constants import Action, Status
-from jim.messages import (ContactRequest, Msg, Presence, ProtocolError, RoomRequest,
-                          SimpleRequest, msg, parse_request, parse_response, presence, request,
-                          response)
+from jim.messages import (Ack, ContactRequest, Msg, Presence, ProtocolError, RoomRequest,
+                          SimpleRequest, ack, msg, parse_request, parse_response, presence,
+                          request, response)
 
 
 def test_presence_and_msg_parse_to_typed_requests():
@@ -38,11 +38,26 @@ def test_rooms_contacts_and_simple_requests():
     {'action': 'msg', 'time': 1, 'to': '#bad room', 'message': 'x'},
     {'action': 'join', 'time': 1, 'room': 'python'},
     {'action': 'probe', 'time': 1},
+    {'action': 'quit', 'time': 10 ** 400}, {'action': 'quit', 'time': -1e300},
+    {'action': 'ack', 'time': 1}, {'action': 'ack', 'time': 1, 'position': -1},
+    {'action': 'ack', 'time': 1, 'position': 2 ** 63},
+    {'action': 'ack', 'time': 1, 'position': 1.5},
+    {'action': 'msg', 'time': 1, 'to': 'bob', 'message': 'x', 'id': ''},
+    {'action': 'msg', 'time': 1, 'to': 'bob', 'message': 'x', 'id': 7},
+    {'action': 'msg', 'time': 1, 'to': 'bob', 'message': 'x', 'id': 'i' * 65},
+    {'action': 'authenticate', 'time': 1, 'user': {'account_name': 'a'}, 'scram': 'n,,',
+     'acks': 'yes'},
 ], ids=str)
 def test_bad_requests_raise_400(message):
     with pytest.raises(ProtocolError) as caught:
         parse_request(message)
     assert caught.value.status == Status.BAD_REQUEST
+
+
+def test_ack_and_message_ids():
+    assert parse_request(ack(2 ** 63 - 1)) == Ack(pytest.approx(0, abs=1e10), 2 ** 63 - 1)
+    assert parse_request(msg('bob', 'hi', message_id='c-1')).id == 'c-1'
+    assert parse_request(msg('bob', 'hi')).id is None
 
 
 def test_response_text_goes_to_alert_or_error():

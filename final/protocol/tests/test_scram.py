@@ -3,8 +3,8 @@ import base64
 
 import pytest
 
-from jim.scram import (ScramClient, ScramError, ScramServer, escape_username, make_verifier,
-                       unescape_username)
+from jim.scram import (ScramClient, ScramError, ScramServer, escape_username, fake_verifier,
+                       make_verifier, unescape_username)
 
 # RFC 7677, section 3.
 CLIENT_NONCE = 'rOprNGfwEbeRWgbNEkqO'
@@ -49,18 +49,29 @@ def test_wrong_password_fails_on_the_server():
 
 
 def test_unknown_user_gets_a_steady_challenge_and_fails():
-    first = ScramServer()
-    first.read_first('n,,n=ghost,r=abc')
-    second = ScramServer()
-    second.read_first('n,,n=ghost,r=def')
-    salt = [part for part in first.challenge(None).split(',') if part.startswith('s=')]
-    assert salt == [part for part in second.challenge(None).split(',') if part.startswith('s=')]
+    secret = b'k' * 32
+
+    def challenge_salt_and_count(nonce):
+        server = ScramServer()
+        server.read_first(f'n,,n=ghost,r={nonce}')
+        fields = dict(part.split('=', 1) for part in
+                      server.challenge(fake_verifier('ghost', secret, 4096)).split(','))
+        return fields['s'], fields['i']
+
+    assert challenge_salt_and_count('abc') == challenge_salt_and_count('def')
+    assert challenge_salt_and_count('abc')[1] == '4096'      # what real accounts get
     client = ScramClient('ghost', 'anything', nonce='abc')
     client.first_message()
     server = ScramServer()
     server.read_first('n,,n=ghost,r=abc')
     with pytest.raises(ScramError):
-        server.finish(client.final_message(server.challenge(None)))
+        server.finish(client.final_message(server.challenge(fake_verifier('ghost', secret,
+                                                                          4096))))
+
+
+def test_unknown_names_get_other_salts_under_another_secret():
+    assert fake_verifier('ghost', b'a' * 32, 4096).salt != \
+        fake_verifier('ghost', b'b' * 32, 4096).salt
 
 
 def test_client_rejects_a_forged_server_signature():

@@ -4,10 +4,11 @@ The same code serves the server, the console client and the window, and is teste
 network (the "sans-IO" design of h11 and python-websockets).
 """
 from jim.constants import Action, Status
-from jim.framing import Decoder, FramingError, encode
-from jim.messages import ProtocolError, response
+from jim.errors import FramingError, LocalProtocolError, ProtocolError, RemoteProtocolError
+from jim.framing import Decoder, encode
+from jim.messages import response
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 
-__all__ = ['Action', 'Decoder', 'FramingError', 'ProtocolError', 'Status', 'encode',
-           'response', '__version__']
+__all__ = ['Action', 'Decoder', 'FramingError', 'LocalProtocolError', 'ProtocolError',
+           'RemoteProtocolError', 'Status', 'encode', 'response', '__version__']

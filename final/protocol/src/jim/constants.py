@@ -7,6 +7,10 @@ MAX_TEXT_LENGTH = 500           # characters in the text of a msg
 MAX_ROOM_LENGTH = 25            # characters in a room name, after its '#'
 MAX_CIPHERTEXT_LENGTH = 4096    # base64 characters of an end-to-end encrypted message
 MAX_KEY_LENGTH = 64             # base64 characters of a public key
+MAX_ID_LENGTH = 64              # characters of the id a client gives its message
+MAX_POSITION = 2 ** 63 - 1      # the largest message position (a 64-bit database integer)
+MAX_TIME = 2.0 ** 53            # the largest ``time`` (seconds) taken as a number
+MAX_HISTORY = 100               # messages in one page of history, at most
 PLAIN = 'utf-8'                 # the ``encoding`` of a readable message
 E2E = 'x25519-aes256gcm'        # the ``encoding`` of an end-to-end encrypted one
 ALL = '#all'                    # the room every user is in
@@ -30,6 +34,8 @@ class Action(StrEnum):
     GET_USERS = 'get_users'
     SET_KEY = 'set_key'
     GET_KEY = 'get_key'
+    ACK = 'ack'
+    HISTORY = 'history'
 
 
 class Status(IntEnum):

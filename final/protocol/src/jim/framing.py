@@ -6,35 +6,39 @@ and the start of the next, so ``Decoder`` keeps what it has not used yet.
 
 Most input is one object per line: the decoder tries each line as a whole first (fast, in
 C), and only scans braces (outside strings) when a line is not one object.
+
+JSON is read and written by orjson, which is five to ten times faster than the standard
+library here and strict where JIM must be: every object that comes out is text a program
+can store and send on, since ``NaN``, ``Infinity``, numbers a double cannot hold and lone
+UTF-16 surrogates (``"\\ud800"``, which JSON allows but UTF-8 cannot carry) are framing
+errors, checked here once.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from jim.constants import MAX_MESSAGE_BYTES
+from jim.errors import FramingError, LocalProtocolError
 
 _WHITESPACE = re.compile(rb'[ \t\r\n]*')
 _SPECIAL = re.compile(rb'["\\{}]')
 
 
-class FramingError(ValueError):
-    """A piece of the stream that is not a JSON object.
-
-    ``fatal`` means the stream cannot be resynchronised: the connection must be closed.
-    """
-
-    def __init__(self, text: str, fatal: bool = False) -> None:
-        super().__init__(text)
-        self.fatal = fatal
-
-
 def encode(message: Mapping[str, Any]) -> bytes:
-    """Return the bytes of ``message`` on the wire: compact UTF-8 JSON and a newline."""
-    return json.dumps(message, ensure_ascii=False, separators=(',', ':'),
-                      allow_nan=False).encode('utf-8') + b'\n'
+    """Return the bytes of ``message`` on the wire: compact UTF-8 JSON and a newline.
+
+    Raise ``LocalProtocolError`` for what JIM cannot carry (a lone surrogate, an integer
+    beyond 64 bits, a value that is not JSON): sending it would be our bug, not the peer's.
+    A float that is not finite is written as ``null``.
+    """
+    try:
+        return orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError as err:
+        raise LocalProtocolError(f'cannot encode {type(message).__name__}: {err}') from None
 
 
 def _parse(data: bytes, max_bytes: int) -> dict[str, Any] | FramingError:
@@ -42,8 +46,8 @@ def _parse(data: bytes, max_bytes: int) -> dict[str, Any] | FramingError:
     if len(data) > max_bytes:
         return FramingError(f'message longer than {max_bytes} bytes')
     try:
-        value = json.loads(data.decode('utf-8'))
-    except (ValueError, RecursionError) as err:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
         return FramingError(f'malformed JSON: {err}')
     if not isinstance(value, dict):
         return FramingError('a message must be a JSON object')

@@ -21,7 +21,6 @@ DEFAULT_ITERATIONS = 100_000
 MIN_ITERATIONS = 4096           # RFC 7677's minimum
 MAX_ITERATIONS = 10_000_000     # a client refuses a server asking for more
 _GS2_HEADER = 'n,,'             # no channel binding, no authorisation identity
-_FAKE_SECRET = secrets.token_bytes(32)
 
 
 class ScramError(ValueError):
@@ -93,10 +92,16 @@ def make_verifier(password: str, iterations: int = DEFAULT_ITERATIONS,
                     _hmac(salted, b'Server Key'))
 
 
-def _fake_verifier(username: str) -> Verifier:
-    """A verifier for a name without an account: steady salt, keys nobody can match."""
-    salt = _hmac(_FAKE_SECRET, username.encode('utf-8'))[:16]
-    return Verifier(salt, DEFAULT_ITERATIONS, secrets.token_bytes(32), secrets.token_bytes(32))
+def fake_verifier(username: str, secret: bytes, iterations: int) -> Verifier:
+    """Return a verifier for a name without an account: it looks like a real one and no
+    proof matches it.
+
+    Its salt comes from ``secret`` and the name, so it is the same at every login attempt
+    and after a restart (keep ``secret``); ``iterations`` should be what real accounts get.
+    Otherwise the challenge would tell an attacker which names have accounts.
+    """
+    salt = _hmac(secret, username.encode('utf-8'))[:16]
+    return Verifier(salt, iterations, secrets.token_bytes(32), secrets.token_bytes(32))
 
 
 class ScramClient:
@@ -144,7 +149,12 @@ class ScramClient:
 
 
 class ScramServer:
-    """The server's side for one login: ``start``, then ``finish``."""
+    """The server's side for one login.
+
+    Call ``read_first`` with client-first-message, then ``challenge`` with the account's
+    verifier (``fake_verifier`` for an unknown name) and send what it returns; then
+    ``finish`` with client-final-message, and send what it returns. A verifier is used once.
+    """
 
     def __init__(self, nonce: str | None = None) -> None:
         self.username = ''
@@ -166,14 +176,11 @@ class ScramServer:
         self._nonce = values['r'] + self._nonce_part
         return self.username
 
-    def challenge(self, verifier: Verifier | None) -> str:
-        """Return server-first-message for ``verifier`` (None: the name has no account).
-
-        An unknown name gets a challenge that looks like any other and always fails.
-        """
+    def challenge(self, verifier: Verifier) -> str:
+        """Return server-first-message for ``verifier``."""
         if not self._first_bare:
             raise ScramError('read the client-first-message first')
-        self._verifier = verifier or _fake_verifier(self.username)
+        self._verifier = verifier
         self._server_first = (f'r={self._nonce},s={_b64(self._verifier.salt)},'
                               f'i={self._verifier.iterations}')
         return self._server_first
