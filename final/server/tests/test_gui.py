@@ -1,7 +1,9 @@
 """The admin window against a real server in a thread."""
 # pytest hands each fixture to the functions that name it as a parameter of that name.
 # pylint: disable=redefined-outer-name
+import socket
 import threading
+import time
 
 import pytest
 
@@ -68,3 +70,29 @@ def test_bad_name_is_refused(qtbot, server):
     dialog.again.setText('x')
     dialog.save()
     assert dialog.problem.text() and dialog.result() != AddUserDialog.Accepted
+
+
+def test_the_window_reads_a_snapshot_while_connections_churn(qtbot, server):
+    window = ServerWindow(server)
+    qtbot.addWidget(window)
+    done, errors = threading.Event(), []
+
+    def churn():
+        while not done.is_set():
+            socket.create_connection(server.address, timeout=5).close()
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:
+                window.refresh()
+            except Exception as err:  # pylint: disable=broad-except  # what we look for
+                errors.append(err)
+            qtbot.wait(1)
+    finally:
+        done.set()
+        thread.join(10)
+    assert not errors
+    assert isinstance(server.snapshot.online, tuple)       # immutable, replaced each second

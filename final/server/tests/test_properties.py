@@ -10,7 +10,7 @@ from jim.framing import Decoder
 from jim.messages import parse_response
 
 from jim_server.chat import Chat
-from jim_server.settings import Limits
+from jim_server.settings import Settings
 from jim_server.storage import Storage
 
 
@@ -19,20 +19,22 @@ def chat():
     """Yield a Chat over an in-memory database with alice."""
     storage = Storage('sqlite://')
     storage.add_user('alice', 'pw', iterations=4096)
-    yield Chat(storage, Limits())
+    yield Chat(storage, Settings(iterations=4096))
     storage.close()
 
 
 def check_outputs(chat):
-    """Commit; check every output is a valid response or a relayed message."""
-    for _, message in chat.commit():
+    """Commit; check every output is one valid response or pushed message, encoded."""
+    for _, data in chat.commit().sends:
+        (message,) = Decoder().feed(data)
         if 'response' in message:
             parse_response(message)
         else:
-            assert message['action'] in ('msg', 'presence')
+            assert message['action'] in ('msg', 'presence', 'probe')
 
 
-values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+                      | st.sampled_from(['\ud800', 10 ** 400, 2 ** 63, -1]),
                       lambda inner: st.lists(inner, max_size=3) |
                       st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
 shapes = st.fixed_dictionaries(
@@ -41,7 +43,8 @@ shapes = st.fixed_dictionaries(
         {}, optional={'account_name': st.sampled_from(['alice', 'bob', '']) | values,
                       'status': values}),
         'to': st.sampled_from(['#all', 'alice', '#room', 'nobody']) | values,
-        'message': values, 'room': values, 'user_id': values, 'scram': values})
+        'message': values, 'room': values, 'user_id': values, 'scram': values,
+        'position': values, 'id': values, 'acks': values, 'key': values})
 
 
 @settings(max_examples=200, deadline=None,
@@ -56,7 +59,7 @@ def test_any_shape_gets_a_valid_reply(chat, messages):
         check_outputs(chat)
     finally:
         chat.disconnect(conn)
-        chat.to_close.clear()
+        chat.commit()
 
 
 @settings(max_examples=200, deadline=None,
@@ -72,4 +75,4 @@ def test_any_bytes_get_valid_replies(chat, data, size):
         check_outputs(chat)
     finally:
         chat.disconnect(conn)
-        chat.to_close.clear()
+        chat.commit()

@@ -1,3 +1,3 @@
 """The JIM messenger server: one ``selectors`` loop, non-blocking sockets, bounded everything."""
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'

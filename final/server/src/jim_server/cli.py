@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
+import os
 import signal
+import socket
 import ssl
 import sys
 from pathlib import Path
@@ -12,7 +15,8 @@ from pathlib import Path
 import platformdirs
 
 from jim.constants import APP_NAME
-from jim.messages import ProtocolError, account_name
+from jim.errors import RemoteProtocolError
+from jim.messages import account_name
 from jim.scram import DEFAULT_ITERATIONS
 
 from jim_server import __version__
@@ -27,8 +31,7 @@ def data_directory() -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Read the command line."""
-    defaults = Limits()
+    """Read the command line; every ``Limits`` field is a flag of its own."""
     parser = argparse.ArgumentParser(prog='jim-server', description='The JIM messenger server.')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to listen on (default: 127.0.0.1; 0.0.0.0 for all)')
@@ -36,38 +39,61 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group()
     where.add_argument('--db', type=Path,
                        help=f'SQLite file (default: {data_directory() / "server.db"})')
-    where.add_argument('--db-url', help='any SQLAlchemy database URL instead of --db')
+    where.add_argument('--db-url', help='any SQLAlchemy database URL instead of --db; with '
+                       'postgresql+psycopg://..., several servers make one messenger')
+    parser.add_argument('--node-id', default='',
+                        help='the name of this server among several that share a PostgreSQL '
+                             'database (default: this host name and the port)')
     parser.add_argument('--add-user', nargs='+', metavar='NAME',
                         help='create accounts or set new passwords, then exit; passwords are '
                              'asked for, or read one per line when stdin is not a terminal')
     parser.add_argument('--iterations', type=int, default=DEFAULT_ITERATIONS,
-                        help='PBKDF2 iterations of new passwords (default: %(default)s)')
-    parser.add_argument('--max-output-bytes', type=int, default=defaults.max_output_bytes,
-                        help='unread bytes after which a client is cut off (default: %(default)s)')
-    parser.add_argument('--connections-per-address', type=int,
-                        default=defaults.connections_per_address,
-                        help='open connections one address may have (default: %(default)s)')
-    parser.add_argument('--requests-per-second', type=float,
-                        default=defaults.requests_per_second,
-                        help='sustained requests per connection (default: %(default)s)')
+                        help='PBKDF2 iterations of new passwords, and of the challenge a name '
+                             'without an account gets (default: %(default)s)')
     parser.add_argument('--tls-cert', type=Path, help='serve TLS with this certificate (PEM)')
     parser.add_argument('--tls-key', type=Path, help='the private key of --tls-cert (PEM)')
     parser.add_argument('--gui', action='store_true',
                         help='show the admin window (needs the gui extra: PyQt5)')
     parser.add_argument('-v', '--verbose', action='store_true', help='log every connection')
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+    limits = parser.add_argument_group('limits')
+    for item in dataclasses.fields(Limits):
+        limits.add_argument('--' + item.name.replace('_', '-'), type=type(item.default),
+                            default=item.default,
+                            metavar='SECONDS' if item.name.endswith(('timeout', 'window'))
+                            else 'N',
+                            help=f'{item.metadata["help"]} (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.tls_key and not args.tls_cert:
         parser.error('--tls-key needs --tls-cert')
+    for item in dataclasses.fields(Limits):
+        if getattr(args, item.name) <= 0:
+            parser.error(f'--{item.name.replace("_", "-")} must be more than 0')
     return args
 
 
+def limits_of(args: argparse.Namespace) -> Limits:
+    """Return the limits the command line sets."""
+    return Limits(**{item.name: getattr(args, item.name) for item in dataclasses.fields(Limits)})
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only, with a folder that is theirs alone.
+
+    SQLite gives its -wal and -shm files the mode of the database file.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def database_url(args: argparse.Namespace) -> str:
-    """Return the SQLAlchemy URL the command line asks for, creating the data folder."""
+    """Return the SQLAlchemy URL the command line asks for, creating a private SQLite file."""
     if args.db_url:
         return str(args.db_url)
     path = args.db or data_directory() / 'server.db'
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     return f'sqlite:///{path}'
 
 
@@ -77,7 +103,7 @@ def add_users(storage: Storage, names: list[str], iterations: int) -> int:
     for name in names:
         try:
             account_name(name)
-        except ProtocolError as err:
+        except RemoteProtocolError as err:
             print(f'Error: {name!r}: {err}', file=sys.stderr)
             return 1
         if sys.stdin.isatty():
@@ -108,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.add_user:
             return add_users(storage, args.add_user, args.iterations)
-        limits = Limits(max_output_bytes=args.max_output_bytes,
-                        connections_per_address=args.connections_per_address,
-                        requests_per_second=args.requests_per_second)
+        limits = limits_of(args)
         tls = None
         if args.tls_cert:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -120,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ssl.SSLError) as err:
                 print(f'Error: cannot load the TLS certificate: {err}', file=sys.stderr)
                 return 1
-        server = Server(Settings(args.host, args.port, limits=limits), storage, tls)
+        node = args.node_id or f'{socket.gethostname()}:{args.port}'
+        server = Server(Settings(args.host, args.port, limits, args.iterations, node), storage,
+                        tls)
         try:
             server.listen()
         except OSError as err:

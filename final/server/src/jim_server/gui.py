@@ -1,7 +1,8 @@
 """The server's admin window (PyQt5, the ``gui`` extra): who is online, accounts, figures.
 
-The network loop runs in a thread of its own; the window reads a snapshot of it once a
-second, and adds accounts through the storage, which is safe from any thread.
+The network loop runs in a thread of its own; the window reads the immutable snapshot that the
+loop publishes once a second (never the loop's own state), and reads and adds accounts through
+the storage, which is safe from any thread.
 """
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import threading
 
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                             QLineEdit, QListWidget, QMainWindow, QPushButton, QVBoxLayout,
-                             QWidget)
+                             QLineEdit, QListWidget, QMainWindow, QPushButton, QStatusBar,
+                             QVBoxLayout, QWidget)
 
-from jim.messages import ProtocolError, account_name
+from jim.errors import RemoteProtocolError
+from jim.messages import account_name
 from jim.scram import DEFAULT_ITERATIONS
 
 from jim_server.engine import Server
+from jim_server.storage import StorageError
 
 
 class AddUserDialog(QDialog):
@@ -51,13 +54,17 @@ class AddUserDialog(QDialog):
         name, password = self.name.text().strip(), self.password.text()
         try:
             account_name(name)
-        except ProtocolError as err:
+        except RemoteProtocolError as err:
             self.problem.setText(str(err))
             return
         if not password or password != self.again.text():
             self.problem.setText('Type the same, non-empty password twice')
             return
-        self.storage.add_user(name, password, self.iterations)
+        try:
+            self.storage.add_user(name, password, self.iterations)
+        except StorageError as err:
+            self.problem.setText(f'The database failed: {err}')
+            return
         self.accept()
 
 
@@ -68,6 +75,8 @@ class ServerWindow(QMainWindow):
         super().__init__()
         self.server = server
         self.iterations = iterations     # of the accounts added here
+        self.status = QStatusBar()
+        self.setStatusBar(self.status)
         self.add_user: AddUserDialog | None = None
         host, port = server.address
         self.setWindowTitle(f'JIM server on {host}:{port}')
@@ -90,14 +99,19 @@ class ServerWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Redraw from a snapshot of the server."""
-        online = sorted(list(self.server.chat.online))     # list() copies in one step
-        names = self.server.chat.storage.user_names()
+        snapshot = self.server.snapshot              # immutable: the loop publishes a new one
+        online = snapshot.online
+        try:
+            names = self.server.chat.storage.user_names()
+        except StorageError as err:
+            self.status.showMessage(f'The database failed: {err}')
+            return
         self.online.clear()
         self.online.addItems(online)
         self.accounts.clear()
         self.accounts.addItems(names)
-        self.statusBar().showMessage(f'{len(online)} online, {len(names)} accounts, '
-                                     f'{len(self.server.connections())} connections')
+        self.status.showMessage(f'{len(online)} online, {len(names)} accounts, '
+                                f'{snapshot.connections} connections')
 
     def show_add_user(self) -> None:
         """Open the window that creates an account."""

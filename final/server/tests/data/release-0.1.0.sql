@@ -1,0 +1,67 @@
+-- A jim-server 0.1.0 database (schema 3), made by that release's Storage: the
+-- migration test opens it with the current one. Passwords: alice-pw, bob-pw, carol-pw.
+BEGIN TRANSACTION;
+CREATE TABLE contacts (
+	id INTEGER NOT NULL, 
+	user_id INTEGER NOT NULL, 
+	contact_id INTEGER NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (user_id, contact_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id), 
+	FOREIGN KEY(contact_id) REFERENCES users (id)
+);
+INSERT INTO "contacts" VALUES(1,1,2);
+CREATE TABLE messages (
+	id INTEGER NOT NULL, 
+	time DOUBLE NOT NULL, 
+	sender VARCHAR(25) NOT NULL, 
+	"to" VARCHAR(26) NOT NULL, 
+	text VARCHAR NOT NULL, 
+	encoding VARCHAR(20) DEFAULT 'utf-8' NOT NULL, 
+	PRIMARY KEY (id)
+);
+INSERT INTO "messages" VALUES(1,10.0,'alice','#all','seen by bob while online','utf-8');
+INSERT INTO "messages" VALUES(2,10.2,'alice','bob','delivered to bob live','utf-8');
+INSERT INTO "messages" VALUES(3,11.0,'alice','#all','missed by bob','utf-8');
+INSERT INTO "messages" VALUES(4,12.0,'alice','bob','kept for bob 1','utf-8');
+INSERT INTO "messages" VALUES(5,13.0,'carol','bob','kept for bob 2','utf-8');
+INSERT INTO "messages" VALUES(6,14.0,'alice','carol','kept for carol','utf-8');
+CREATE TABLE pending (
+	id INTEGER NOT NULL, 
+	recipient VARCHAR(25) NOT NULL, 
+	message_id INTEGER NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(message_id) REFERENCES messages (id)
+);
+INSERT INTO "pending" VALUES(1,'bob',4);
+INSERT INTO "pending" VALUES(2,'bob',5);
+INSERT INTO "pending" VALUES(3,'carol',6);
+CREATE TABLE public_keys (
+	user_id INTEGER NOT NULL, 
+	"key" VARCHAR NOT NULL, 
+	PRIMARY KEY (user_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id)
+);
+INSERT INTO "public_keys" VALUES(2,'QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=');
+CREATE TABLE schema_version (
+	version INTEGER NOT NULL, 
+	PRIMARY KEY (version)
+);
+INSERT INTO "schema_version" VALUES(3);
+CREATE TABLE users (
+	id INTEGER NOT NULL, 
+	name VARCHAR(25) NOT NULL, 
+	salt BLOB NOT NULL, 
+	iterations INTEGER NOT NULL, 
+	stored_key BLOB NOT NULL, 
+	server_key BLOB NOT NULL, 
+	created DATETIME NOT NULL, 
+	last_seen DOUBLE, 
+	PRIMARY KEY (id), 
+	UNIQUE (name)
+);
+INSERT INTO "users" VALUES(1,'alice',X'828EFB6766C01AAE1DC70438B2AEDCDE',4096,X'8DBEB63CA611BA206F745AE563ACABE5A951C0A6EEE995EF48ED6709EC66AD77',X'FCA4D8051FDE365E8150137480356EC5E93718E68B32AB726332455C313B47F2','2026-11-27 21:48:02.599850',NULL);
+INSERT INTO "users" VALUES(2,'bob',X'F8D9D8DAD8DDEBF70DEB7DC28817950B',4096,X'55EF1798D6AFC00C3240B66EBC070C356C7F93B848EA251233CB41BA21D6CE36',X'63B29AA5FDBFBFC8B72142E3B999C19E7C2D15806F1E9927F36B996442943781','2026-11-27 21:48:02.605199',10.5);
+INSERT INTO "users" VALUES(3,'carol',X'478BC52F69817666F866E86B78BF8793',4096,X'9549C8E0C2ED28227E7A0587B7E6504739C1568600119B43E44BC63D62FB7D6B',X'7C98F34CA97B8170DA102BD68C8CE237D7003F39607E108F80529FE71D03BB7A','2026-11-27 21:48:02.609254',NULL);
+CREATE INDEX ix_pending_recipient ON pending (recipient);
+COMMIT;

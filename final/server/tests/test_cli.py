@@ -1,0 +1,59 @@
+"""The command line: flags made from Limits, private files, clear errors."""
+import dataclasses
+import io
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from jim_server import cli
+from jim_server.settings import Limits
+from jim_server.storage import NewMessage, Storage
+
+
+def mode(path):
+    """Return the permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_every_limit_is_a_flag_with_its_default_and_help(capsys):
+    args = cli.parse_args(['--max-connections', '7', '--idle-timeout', '1.5'])
+    limits = cli.limits_of(args)
+    assert (limits.max_connections, limits.idle_timeout) == (7, 1.5)
+    assert limits.request_burst == Limits().request_burst
+    with pytest.raises(SystemExit):
+        cli.parse_args(['--help'])
+    text = capsys.readouterr().out
+    for name in ('--max-output-bytes', '--login-timeout', '--stall-timeout',
+                 '--connections-per-address', '--throttle-entries'):
+        assert name in text
+
+
+def test_a_limit_of_zero_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(['--max-connections', '0'])
+    assert 'must be more than 0' in capsys.readouterr().err
+
+
+def test_the_data_folder_and_the_database_are_private(tmp_path, monkeypatch):
+    database = tmp_path / 'data' / 'server.db'
+    monkeypatch.setattr('sys.stdin', io.StringIO('pw\n'))
+    assert cli.main(['--db', str(database), '--iterations', '4096', '--add-user', 'alice']) == 0
+    assert mode(database.parent) == 0o700 and mode(database) == 0o600
+    storage = Storage(f'sqlite:///{database}')          # WAL files while it is open
+    try:
+        storage.store([NewMessage(1.0, 'alice', '#all', 'hi')], {})
+        journals = list(database.parent.glob('server.db-*'))
+        assert journals and all(mode(path) == 0o600 for path in journals)
+    finally:
+        storage.close()
+
+
+def test_the_guide_lists_every_limit_with_its_flag_and_default():
+    guide = (Path(__file__).parents[2] / 'docs' / 'guide.rst').read_text(encoding='utf-8')
+    for item in dataclasses.fields(Limits):
+        flag = '--' + item.name.replace('_', '-')
+        row = re.search(rf'\* - ``{flag} [A-Z]+``\n +- ([0-9.]+)\n', guide)
+        assert row, f'{flag} is not in the Limits table of guide.rst'
+        assert row.group(1) == str(item.default), f'{flag}: the guide says {row.group(1)}'
