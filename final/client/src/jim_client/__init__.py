@@ -1,3 +1,3 @@
 """The JIM messenger client: a blocking connection for scripts, and a console."""
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'

@@ -7,8 +7,9 @@ import ssl
 from typing import Any
 
 from jim.constants import Action, Status
-from jim.framing import Decoder, FramingError, encode
-from jim.messages import ProtocolError, parse_response, request
+from jim.errors import FramingError, RemoteProtocolError
+from jim.framing import Decoder, encode
+from jim.messages import parse_response, request
 from jim.scram import ScramClient, ScramError
 
 TIMEOUT = 10.0
@@ -38,6 +39,7 @@ class Connection:
         self.decoder = Decoder()
         self.pending: collections.deque[dict[str, Any]] = collections.deque()
         self.name = ''
+        self.server_id = ''             # the server's database, as its welcome names it
 
     def close(self) -> None:
         """Close the connection."""
@@ -60,7 +62,7 @@ class Connection:
             raise ConnectionError('the server closed the connection')
         for item in self.decoder.feed(data):
             if isinstance(item, FramingError):
-                raise ProtocolError(f'the server sent garbage: {item}')
+                raise RemoteProtocolError(f'the server sent garbage: {item}')
             self.pending.append(item)
 
     def receive(self) -> dict[str, Any]:
@@ -85,27 +87,32 @@ class Connection:
         parse_response(response)
         return response
 
-    def login(self, name: str, password: str) -> None:
+    def login(self, name: str, password: str, acks: bool = False) -> None:
         """Log in with SCRAM-SHA-256; raise LoginError if refused, ScramError if the server
-        is not the one that holds our verifier."""
+        is not the one that holds our verifier.
+
+        ``acks``: we will acknowledge what we handle (``ack``), so the server must keep each
+        message until we do.
+        """
         scram = ScramClient(name, password)
         user = {'account_name': name}
         first = self.request(request(Action.AUTHENTICATE, user=user,
                                      scram=scram.first_message()))
         if first['response'] != Status.CHALLENGE:
             raise LoginError(first['response'], first.get('error', ''))
-        final = self.request(request(Action.AUTHENTICATE, user=user,
+        final = self.request(request(Action.AUTHENTICATE, user=user, acks=acks,
                                      scram=scram.final_message(first['scram'])))
         if final['response'] != Status.OK:
             raise LoginError(final['response'], final.get('error', ''))
         scram.verify_server(final['scram'])
         self.name = name
+        self.server_id = str(final.get('server', ''))
 
     def publish_key(self, public_key: str) -> None:
         """Publish our public key for end-to-end encryption."""
         reply = self.request(request(Action.SET_KEY, key=public_key))
         if reply['response'] != Status.OK:
-            raise ProtocolError(reply.get('error', 'key refused'))
+            raise RemoteProtocolError(reply.get('error', 'key refused'))
 
     def public_key(self, name: str) -> str | None:
         """Return ``name``'s public key, or None if they have published none."""

@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 import argparse
-import collections
 import getpass
+import os
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from jim.constants import ALL, APP_NAME, E2E, PLAIN, Action
-from jim.messages import ProtocolError, msg, request
+from jim.constants import ALL, MAX_HISTORY, Action
+from jim.errors import ProtocolError
+from jim.messages import msg, request
 from jim.scram import ScramError
 
 from jim_client import __version__
-from jim_client.connection import Connection, LoginError
-from jim_client.e2e import DecryptionError, KeyPair
+from jim_client.connection import LoginError
+from jim_client.session import Client, Options, Session, data_folder, make_session
 
-KEY_TIMEOUT = 5.0     # seconds to wait, when leaving, for keys that messages wait for
+SETTLE_TIMEOUT = 10.0     # seconds to wait, when leaving, for what was typed to be confirmed
+HISTORY_LINES = 20        # messages /history shows when not told how many
 
 HELP = '''Commands:
   text              send text to everyone (#all)
@@ -30,6 +31,9 @@ HELP = '''Commands:
   /join #room       join a room          /leave #room   leave it
   /users            who has an account   /contacts      your contacts
   /add NAME         add a contact        /del NAME      remove one
+  /history NAME [N] the last N (20) messages with a user or in a #room
+  /fingerprint      your key's fingerprint; /fingerprint NAME: the one the server gives
+  /trust NAME       accept NAME's new key (compare fingerprints with NAME first)
   /quit             leave (so does end of input)'''
 
 # Commands that take one word: the request they make and the field the word goes in.
@@ -37,44 +41,75 @@ WITH_ARGUMENT = {'/join': (Action.JOIN, 'room'), '/leave': (Action.LEAVE, 'room'
                  '/add': (Action.ADD_CONTACT, 'user_id'), '/del': (Action.DEL_CONTACT, 'user_id')}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Read the command line."""
-    parser = argparse.ArgumentParser(prog='jim-client', description='Chat from a terminal.')
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Add what the console and the window are both told: the server and the user's files."""
     parser.add_argument('host', nargs='?', default='127.0.0.1',
                         help='server address (default: 127.0.0.1)')
     parser.add_argument('port', nargs='?', type=int, default=7777,
                         help='server port (default: 7777)')
-    parser.add_argument('-n', '--name', required=True, help='account name')
-    parser.add_argument('--tls', action='store_true',
-                        help="connect with TLS and verify the server's certificate")
     parser.add_argument('--ca-file', help='trust this CA (PEM) instead of the system ones')
     parser.add_argument('--no-e2e', action='store_true',
                         help='do not encrypt direct messages end to end')
     parser.add_argument('--key-file', type=Path,
                         help='your private key (default: one per name in the data folder)')
+    parser.add_argument('--data-dir', type=Path, default=data_folder(),
+                        help='where your keys and the bookmarks of what you have read are '
+                             'kept (default: %(default)s)')
+
+
+def options_of(args: argparse.Namespace, tls: bool = False) -> Options:
+    """Return the Options the command line sets (``tls``: asked for another way too)."""
+    context = ssl.create_default_context(cafile=args.ca_file) if tls or args.ca_file \
+        else None
+    return Options(context, args.key_file, not args.no_e2e, args.data_dir)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(prog='jim-client', description='Chat from a terminal.')
+    add_options(parser)
+    parser.add_argument('-n', '--name', required=True, help='account name')
+    parser.add_argument('--tls', action='store_true',
+                        help="connect with TLS and verify the server's certificate")
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return parser.parse_args(argv)
 
 
-def command(line: str) -> dict[str, Any] | str | None:
-    """Turn a typed line into a request, 'quit', 'help', or None (nothing to do)."""
+def command(  # pylint: disable=too-many-return-statements  # one per kind of line
+        line: str) -> dict[str, Any] | str | tuple[str, str] | None:
+    """Turn a typed line into a request, 'quit', 'help', a command of the client itself
+    (('trust', NAME), ('fingerprint', NAME or '')), or None (nothing to do)."""
     text = line.strip()
     if not text:
         return None
     word, _, rest = text.partition(' ')
     rest = rest.strip()
-    simple = {'/quit': 'quit', '/help': 'help', '/users': request(Action.GET_USERS),
-              '/contacts': request(Action.GET_CONTACTS)}
+    simple: dict[str, dict[str, Any] | str] = {
+        '/quit': 'quit', '/help': 'help', '/users': request(Action.GET_USERS),
+        '/contacts': request(Action.GET_CONTACTS)}
     if word in simple:
         return simple[word]
     if word in WITH_ARGUMENT and rest:
         action, name = WITH_ARGUMENT[word]
         return request(action, **{name: rest})
+    if word == '/history' and rest:
+        return history_request(rest)
+    if word == '/fingerprint' or word == '/trust' and rest:
+        return word[1:], rest
     if word.startswith('/'):
         return 'help'
     if word[0] in '@#' and len(word) > 1 and rest:
         return msg(word.lstrip('@'), rest)
     return msg(ALL, text)
+
+
+def history_request(words: str) -> dict[str, Any] | str:
+    """Return the history request of ``NAME [N]`` ('help' if N is not a number)."""
+    name, _, count = words.partition(' ')
+    if count.strip() and not count.strip().isdigit():
+        return 'help'
+    limit = min(max(int(count or HISTORY_LINES), 1), MAX_HISTORY)
+    return request(Action.HISTORY, limit=limit, **{'with': name})
 
 
 def came_or_went(item: dict[str, Any]) -> str:
@@ -83,14 +118,25 @@ def came_or_went(item: dict[str, Any]) -> str:
     return f'{user.get("account_name")} is {user.get("status")}'
 
 
-def show(item: dict[str, Any]) -> str | None:
-    """Return the line to print for something the server sent (None for a plain 200)."""
+def show(  # pylint: disable=too-many-return-statements  # one per kind of object
+        item: dict[str, Any]) -> str | None:
+    """Return the lines to print for something the server sent or the session tells (None
+    for a plain 200)."""
     if item.get('action') == Action.PRESENCE:
         return f'({came_or_went(item)})'
+    if 'event' in item:
+        return show_event(item)
     if 'response' not in item:
-        where = '' if item.get('to') == ALL else f' [{item.get("to")}]'
-        return f'{item.get("from")}{where}: {item.get("message")}'
+        return message_line(item)
     code = item['response']
+    if code == 202 and 'messages' in item:
+        other = item.get('request', {}).get('with', '?')
+        messages = item['messages']
+        if not messages:
+            return f'(no messages with {other})'
+        lines = [message_line(message, dated=True) for message in messages]
+        return '\n'.join([f'--- {len(messages)} last messages with {other} ---', *lines,
+                          '---'])
     lists = ', '.join(item.get('users') or item.get('contacts') or [])
     if code == 202:
         return f'{item.get("alert")}: {lists}'
@@ -99,144 +145,31 @@ def show(item: dict[str, Any]) -> str | None:
     return None
 
 
-class Session:
-    """The console's conversation: requests matched to their responses, end-to-end keys.
-
-    Direct messages are sealed for their recipient when both sides have published a key
-    (``keys`` is None: no encryption). A message waits for the key it needs: ``get_key`` is
-    asked once, and what waited goes out, or is shown, when the answer comes. What is sent or
-    pushed after a waiting message waits behind it: everything keeps its order. ``notice``
-    tells the user of a message that went out unencrypted (default: printed).
-    """
-
-    def __init__(self, conn: Connection, keys: KeyPair | None,
-                 notice: Callable[[str], None] | None = None) -> None:
-        self.conn = conn
-        self.keys = keys
-        self.notice = notice or (lambda text: print(f'({text})', flush=True))
-        self.lock = threading.Lock()
-        self.settled = threading.Condition(self.lock)     # notified when no key is awaited
-        self.sent: collections.deque[dict[str, Any]] = collections.deque()
-        self.public: dict[str, str | None] = {}          # None: the user has no key
-        self.asked: set[str] = set()                     # get_key sent, no answer yet
-        self.outgoing: collections.deque[dict[str, Any]] = collections.deque()
-        self.incoming: collections.deque[dict[str, Any]] = collections.deque()
-
-    def send(self, message: dict[str, Any]) -> None:
-        """Send a request, sealing a direct message; in order, behind any that waits."""
-        with self.lock:
-            self.outgoing.append(message)
-            self._send_outgoing()
-
-    def _send_outgoing(self) -> None:
-        while self.outgoing:
-            message = self.outgoing[0]
-            to = self._sealed_for(message)
-            if to is not None and to not in self.public:
-                self._ask_key(to)
-                return
-            self.outgoing.popleft()
-            self._send(self._seal(to, message) if to is not None else message)
-
-    def _sealed_for(self, message: dict[str, Any]) -> str | None:
-        """Return the user whose key ``message`` is sealed with (None: it goes as it is)."""
-        to = message.get('to', '')
-        if self.keys and message.get('action') == Action.MSG and to[:1] not in ('#', ''):
-            return to
-        return None
-
-    def _send(self, message: dict[str, Any]) -> None:
-        self.sent.append(message)
-        self.conn.send(message)
-
-    def _ask_key(self, name: str) -> None:
-        if name not in self.asked:
-            self.asked.add(name)
-            self._send(request(Action.GET_KEY, user_id=name))
-
-    def _seal(self, to: str, message: dict[str, Any]) -> dict[str, Any]:
-        key = self.public.get(to)
-        if key is None or self.keys is None:
-            self.notice(f'{to} has no key: sent unencrypted')
-            return message
-        sealed = self.keys.encrypt(key, self.conn.name, to, message['message'])
-        return {**message, 'message': sealed, 'encoding': E2E}
-
-    def receive(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        """Handle one object from the server; return what to show the user, in order.
-
-        Messages come back readable (``encoding`` utf-8); responses come back as they are,
-        with ``request`` set to the request they answer.
-        """
-        with self.lock:
-            if 'response' in item:
-                asked = self.sent.popleft() if self.sent else {}
-                if asked.get('action') == 'get_key':
-                    return self._key_arrived(asked['user_id'], item.get('key'))
-                return [{**item, 'request': asked}]
-            self.incoming.append(item)
-            return self._show_incoming()
-
-    def _show_incoming(self) -> list[dict[str, Any]]:
-        shown = []
-        while self.incoming:
-            item = self.incoming[0]
-            if item.get('encoding') == E2E:
-                sender = item.get('from', '')
-                if sender not in self.public:
-                    self._ask_key(sender)
-                    break
-                item = self._open(item)
-            self.incoming.popleft()
-            shown.append(item)
-        return shown
-
-    def _key_arrived(self, name: str, key: str | None) -> list[dict[str, Any]]:
-        self.public[name] = key
-        self.asked.discard(name)
-        shown = self._show_incoming()
-        self._send_outgoing()
-        self.settled.notify_all()
-        return shown
-
-    def leave(self) -> None:
-        """Say quit now, ahead of anything still waiting for a key."""
-        with self.lock:
-            self._send(request(Action.QUIT))
-
-    def wait_settled(self, timeout: float) -> bool:
-        """Wait until no message waits for a key (before leaving); False on timeout."""
-        with self.lock:
-            return self.settled.wait_for(lambda: not (self.incoming or self.outgoing), timeout)
-
-    def _open(self, item: dict[str, Any]) -> dict[str, Any]:
-        sender, key = item.get('from', ''), self.public.get(item.get('from', ''))
-        if key is None or self.keys is None:
-            text = '(encrypted, and no key to open it)'
-        else:
-            try:
-                text = self.keys.decrypt(key, sender, self.conn.name, item['message'])
-            except DecryptionError as err:
-                text = f'({err})'
-        return {**item, 'message': text, 'encoding': PLAIN}
+def message_line(item: dict[str, Any], dated: bool = False) -> str:
+    """Return ``sender [to]: text`` (no ``[to]`` for ``#all``), dated if asked, with the
+    session's warning if any."""
+    where = '' if item.get('to') == ALL else f' [{item.get("to")}]'
+    when = time.strftime('%Y-%m-%d %H:%M ', time.localtime(item['time'])) \
+        if dated and isinstance(item.get('time'), (int, float)) else ''
+    warning = f' (WARNING: {item["warning"]})' if item.get('warning') else ''
+    return f'{when}{item.get("from")}{where}: {item.get("message")}{warning}'
 
 
-def receive_loop(conn: Connection, session: Session) -> None:
-    """Print what the server sends until the connection ends (a thread of its own)."""
-    try:
-        while True:
-            for item in session.receive(conn.receive()):
-                line = show(item)
-                if line:
-                    print(line, flush=True)
-    except (OSError, ProtocolError):
-        pass
-
-
-def key_path(name: str) -> Path:
-    """Return where ``name``'s private key is kept: the platform's per-user data folder."""
-    folder = platformdirs.user_data_path(APP_NAME, appauthor=False, roaming=True)
-    return folder / 'keys' / f'{name}.key'
+def show_event(item: dict[str, Any]) -> str:
+    """Return what to say of a key that changed, or of a fingerprint asked for."""
+    user, new = item['user'], item.get('fingerprint')
+    if item['event'] == 'fingerprint':
+        if new is None:
+            return f'({user} has published no key)'
+        trust = 'accepted' if item.get('trusted') else f'NOT accepted: /trust {user}'
+        return f'({user}\'s key fingerprint: {new} ({trust}))'
+    given = f'the server now gives a key with the fingerprint {new}' if new \
+        else f'the server now says {user} has no key (what you write would go readable)'
+    accepted = ', '.join(item.get('accepted', [])) or 'none'
+    return (f'(WARNING: {user}\'s key has changed! You accepted {accepted}; {given}. '
+            f'This happens when {user} uses a new device, or when someone is reading '
+            f'along. Nothing sealed goes to {user} until you compare fingerprints with '
+            f'{user} another way and type /trust {user})')
 
 
 def read_password() -> str:
@@ -247,47 +180,110 @@ def read_password() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Log in, then send each typed line while a thread prints what arrives."""
+    """Log in, then send each typed line while a thread prints what arrives.
+
+    When the server is lost the client says so, reconnects and sends again what was not
+    acknowledged; lines typed meanwhile wait. At the end of input it waits a moment for the
+    server to acknowledge what was typed, and says which messages it could not confirm.
+    """
     args = parse_args(argv)
     password = read_password()
-    tls = ssl.create_default_context(cafile=args.ca_file) if args.tls or args.ca_file else None
+    options = options_of(args, args.tls)
+    session = make_session(args.name, options)
+    client = Client(session, (args.host, args.port), password, tls=options.tls,
+                    on_items=print_items, on_state=print_state)
     try:
-        conn = Connection(args.host, args.port, tls=tls)
+        client.open()
+    except (LoginError, ScramError, ProtocolError) as err:
+        print(f'Error: login refused: {err}', file=sys.stderr)
+        return 1
     except OSError as err:                     # ssl.SSLError too: a certificate refused
         print(f'Error: cannot connect to {args.host}:{args.port}: {err}', file=sys.stderr)
         return 1
-    with conn:
-        try:
-            conn.login(args.name, password)
-        except (LoginError, ScramError, ProtocolError, OSError) as err:
-            print(f'Error: login refused: {err}', file=sys.stderr)
-            return 1
-        keys = None
-        if not args.no_e2e:
-            keys = KeyPair.load_or_create(args.key_file or key_path(args.name))
-            conn.publish_key(keys.public)
-        print(f'200: logged in as {args.name}', flush=True)
-        conn.sock.settimeout(None)
-        session = Session(conn, keys)
-        receiver = threading.Thread(target=receive_loop, args=(conn, session), daemon=True)
-        receiver.start()
-        try:
-            for line in sys.stdin:
-                what = command(line)
-                if what == 'quit':
-                    break
-                if what == 'help':
-                    print(HELP)
-                elif isinstance(what, dict):
-                    session.send(what)
-            if not session.wait_settled(KEY_TIMEOUT):   # what waits for a key goes out
-                print('Error: the server did not answer for the keys of the messages left; '
-                      'they were not sent', file=sys.stderr)
-            session.leave()
-        except (KeyboardInterrupt, OSError):
-            pass
-        receiver.join(5)
+    print(f'200: logged in as {args.name}', flush=True)
+    receiver = threading.Thread(target=client.serve, daemon=True)
+    receiver.start()
+    try:
+        for line in typed_lines(args.data_dir / 'console-history'):
+            what = command(line)
+            if what == 'quit':
+                break
+            if what == 'help':
+                print(HELP)
+            elif isinstance(what, tuple):
+                run_local(session, *what)
+            elif isinstance(what, dict):
+                if not session.connected:
+                    print('(not connected: it goes out when the server is back)', flush=True)
+                session.send(what)
+        if not session.wait_settled(SETTLE_TIMEOUT):
+            for message in session.unanswered():
+                print(f'Error: not confirmed by the server: {message.get("to")}: '
+                      f'{message.get("message")}', file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    client.stop()
+    receiver.join(5)
     return 0
+
+
+def typed_lines(history: Path) -> Iterator[str]:
+    """Yield the lines typed: with line editing and a history kept in ``history`` at a
+    terminal (where Python has ``readline``), as they come from a pipe otherwise."""
+    if not sys.stdin.isatty():
+        yield from sys.stdin
+        return
+    try:
+        import readline  # pylint: disable=import-outside-toplevel  # a terminal's only
+    except ImportError:
+        yield from sys.stdin
+        return
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    try:
+        while True:
+            try:
+                yield input() + '\n'
+            except EOFError:
+                return
+    finally:
+        try:
+            readline.write_history_file(history)
+            os.chmod(history, 0o600)
+        except OSError:
+            pass
+
+
+def run_local(session: Session, what: str, name: str) -> None:
+    """Do a command of the client itself: ``trust`` a key, show a ``fingerprint``."""
+    if what == 'trust':
+        if session.trust(name):
+            print(f'(you accepted {name}\'s new key: what was held back goes out)', flush=True)
+        else:
+            print(f'({name}\'s key has not changed: nothing to accept)', flush=True)
+    elif name:
+        session.ask_fingerprint(name)               # the answer is printed when it comes
+    elif session.fingerprint is None:
+        print('(no end-to-end key: --no-e2e)', flush=True)
+    else:
+        print(f'(your key fingerprint: {session.fingerprint})', flush=True)
+
+
+def print_items(items: list[dict[str, Any]]) -> None:
+    """Print what arrived (a thread of its own calls this)."""
+    for item in items:
+        line = show(item)
+        if line:
+            print(line, flush=True)
+
+
+def print_state(state: str) -> None:
+    """Say that the server was lost, is back, or refused us."""
+    words = {'lost': 'the connection to the server is lost: reconnecting...',
+             'back': 'reconnected; what was not acknowledged is sent again'}
+    print(f'({words.get(state, state)})', flush=True)
 
 
 if __name__ == '__main__':

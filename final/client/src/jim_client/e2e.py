@@ -42,7 +42,7 @@ class KeyPair:
         if path.exists():
             return cls(X25519PrivateKey.from_private_bytes(path.read_bytes()))
         pair = cls.generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, 'wb') as file:
             file.write(pair.private.private_bytes(serialization.Encoding.Raw,
