@@ -1,7 +1,7 @@
 """Tests of what final/ ships: the built wheels, the frozen executables, publishing.
 
 They need what ``nox -s build`` and ``nox -s freeze`` make; ``nox -s "tests(packaging)"``
-makes both and runs them: ``pytest final/tests --dist build/dist --frozen build/frozen``.
+makes both and runs them: ``pytest final/tests --distributions build/dist --frozen build/frozen``.
 """
 from pathlib import Path
 
@@ -11,8 +11,8 @@ pytest.register_assert_rewrite('messenger')
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--dist`` and ``--frozen``."""
-    parser.addoption('--dist', type=Path, help='folder of the built wheels and sdists')
+    """Add ``--distributions`` and ``--frozen``."""
+    parser.addoption('--distributions', type=Path, help='folder of the built wheels and sdists')
     parser.addoption('--frozen', type=Path, help='folder of the cx_Freeze executables')
 
 
@@ -28,7 +28,7 @@ def folder(config: pytest.Config, option: str, pattern: str) -> Path:
 @pytest.fixture(scope='session')
 def dist(pytestconfig: pytest.Config) -> Path:
     """The folder of the built distributions."""
-    return folder(pytestconfig, '--dist', '*.whl')
+    return folder(pytestconfig, '--distributions', '*.whl')
 
 
 @pytest.fixture(scope='session')

@@ -2,10 +2,15 @@
 # pytest hands each fixture to the functions that name it as a parameter of that name.
 # pylint: disable=redefined-outer-name
 import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from messenger import chat_each_way, venv
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope='module')
@@ -43,3 +48,27 @@ def test_installed_server_and_two_clients_chat(installed, tmp_path):
 def test_the_three_distributions_share_one_version(dist):
     versions = {path.name.split('-')[1].removesuffix('.tar.gz') for path in dist.iterdir()}
     assert len(versions) == 1, versions
+
+
+def test_every_wheel_and_sdist_carries_the_license(dist):
+    license_text = (ROOT / 'LICENSE').read_bytes()
+    for path in sorted(dist.iterdir()):
+        if path.suffix == '.whl':
+            with zipfile.ZipFile(path) as wheel:
+                found = [name for name in wheel.namelist() if name.endswith('/LICENSE')]
+                assert found and wheel.read(found[0]) == license_text, path.name
+        else:
+            with tarfile.open(path) as sdist:
+                found = [m for m in sdist.getmembers() if m.name.count('/') == 1
+                         and m.name.endswith('/LICENSE')]
+                assert found and sdist.extractfile(found[0]).read() == license_text, path.name
+
+
+def test_the_server_and_the_client_pin_the_protocol_they_were_built_with(dist):
+    version = next(dist.glob('jim_protocol-*.whl')).name.split('-')[1]
+    for wheel_path in dist.glob('jim_[sc]*.whl'):
+        with zipfile.ZipFile(wheel_path) as wheel:
+            metadata = next(name for name in wheel.namelist() if name.endswith('/METADATA'))
+            requires = [line for line in wheel.read(metadata).decode().splitlines()
+                        if line.startswith('Requires-Dist: jim-protocol')]
+        assert requires == [f'Requires-Dist: jim-protocol=={version}'], wheel_path.name
