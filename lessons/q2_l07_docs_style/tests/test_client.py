@@ -1,0 +1,280 @@
+"""Tests of client.py: reading answers, the command line, a whole run against a stub server."""
+import contextlib
+import io
+import socket
+import threading
+import unittest
+
+from unittest import mock
+
+import client
+
+from client import (ChatClient, Inbox, describe_message, describe_response, main, parse_args,
+                    parse_command, run_threads)
+from client_storage import ClientStorage
+from logs import InTemporaryDirectory
+from passwords import derive_key, make_proof
+from protocol import (MessageReader, ProtocolError, encode_message, make_chat_message,
+                      make_request, make_response)
+
+
+class TestDescribeResponse(unittest.TestCase):
+    def test_ok(self):
+        self.assertEqual(describe_response(make_response(200, 'OK')), '200: OK')
+
+    def test_error(self):
+        self.assertEqual(describe_response(make_response(400, 'bad')), '400: bad')
+
+    def test_not_a_response(self):
+        with self.assertRaises(ProtocolError):
+            describe_response({'action': 'presence'})
+
+
+class TestDescribeMessage(unittest.TestCase):
+    def test_sender_and_text(self):
+        message = make_chat_message('alice', '#all', 'Привет')
+        self.assertEqual(describe_message(message), 'alice: Привет')
+
+    def test_direct_message(self):
+        message = make_chat_message('alice', 'bob', 'psst')
+        self.assertEqual(describe_message(message), 'alice (to you): psst')
+
+
+class TestParseCommand(unittest.TestCase):
+    def test_plain_text_goes_to_all(self):
+        message = parse_command('hello there\n', 'alice')
+        self.assertEqual((message['to'], message['message'], message['from']),
+                         ('#all', 'hello there', 'alice'))
+
+    def test_at_name_goes_to_one_user(self):
+        message = parse_command('@bob  see you\n', 'alice')
+        self.assertEqual((message['to'], message['message']), ('bob', 'see you'))
+
+    def test_commands(self):
+        self.assertEqual([parse_command(line, 'a') for line in ('/quit\n', '/help', '  \n')],
+                         ['quit', 'help', None])
+
+    def test_contact_commands(self):
+        self.assertEqual(parse_command('/users', 'a')['action'], 'get_users')
+        self.assertEqual(parse_command('/contacts', 'a')['action'], 'get_contacts')
+        added = parse_command('/add bob', 'a')
+        self.assertEqual((added['action'], added['user_id']), ('add_contact', 'bob'))
+        self.assertEqual(parse_command('/del bob', 'a')['action'], 'del_contact')
+
+    def test_history_command(self):
+        self.assertEqual(parse_command('/history', 'a'), ('history', None))
+        self.assertEqual(parse_command('/history bob', 'a'), ('history', 'bob'))
+
+
+class TestInbox(unittest.TestCase):
+    """The client's reading and sending on a socket pair standing in for the server."""
+
+    def setUp(self):
+        self.sock, self.server = socket.socketpair()
+        self.sock.settimeout(5)
+        self.addCleanup(self.sock.close)
+        self.addCleanup(self.server.close)
+        self.inbox = Inbox(self.sock)
+        self.client = ChatClient('alice', ClientStorage('sqlite://'))
+        self.client.sock, self.client.inbox = self.sock, self.inbox
+
+    def test_messages_before_a_response_are_printed(self):
+        self.server.sendall(encode_message(make_chat_message('bob', '#all', 'hi')) +
+                            encode_message(make_response(200, 'OK')))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            response = self.inbox.next_response()
+        self.assertEqual((response['response'], out.getvalue()), (200, 'bob: hi\n'))
+
+    def test_garbage_from_the_server_raises(self):
+        self.server.sendall(b'garbage\n')
+        with self.assertRaises(ProtocolError):
+            self.inbox.next_message()
+
+    def test_introduce_answers_the_challenge_without_the_password(self):
+        challenge = {**make_response(101, 'prove it'), 'salt': '00' * 16, 'iterations': 1000,
+                     'nonce': 'ab' * 32}
+        self.server.sendall(encode_message(challenge) + encode_message(make_response(200, 'OK')))
+        self.assertEqual(self.client.introduce('secret')['response'], 200)
+        sent = self.server.recv(4096)
+        first, second = MessageReader().feed(sent)
+        self.assertEqual((first['action'], first['user']['account_name']),
+                         ('authenticate', 'alice'))
+        self.assertNotIn('proof', first)
+        expected = make_proof(derive_key('secret', '00' * 16, 1000), 'ab' * 32)
+        self.assertEqual(second['proof'], expected)
+        self.assertNotIn(b'secret', sent)
+
+    def test_introduce_refuses_an_absurd_challenge(self):
+        challenge = {**make_response(101, 'prove it'), 'salt': '00', 'iterations': 10 ** 12,
+                     'nonce': 'ab'}
+        self.server.sendall(encode_message(challenge))
+        with self.assertRaises(ProtocolError):
+            self.client.introduce('secret')
+
+    def test_wrong_password_is_reported_by_the_server(self):
+        self.server.sendall(encode_message(make_response(402, 'wrong name or password')))
+        self.assertEqual(self.client.introduce('secret')['response'], 402)
+
+    def test_input_loop_sends_lines_then_quit(self):
+        self.client.input_loop(['one\n', '@bob two\n', '/quit\n', 'never sent\n'])
+        self.sock.close()
+        messages = MessageReader().feed(self.server.recv(4096))
+        self.assertEqual([m.get('to') for m in messages], ['#all', 'bob', None])
+        self.assertEqual(messages[-1]['action'], 'quit')
+
+    def test_responses_are_matched_to_requests_and_stored(self):
+        self.client.send(make_request('add_contact', 'bob'))
+        self.client.send(make_chat_message('alice', 'bob', 'hi bob'))
+        self.client.send(make_request('get_users'))
+        self.server.sendall(encode_message(make_response(200, 'bob added')) +
+                            encode_message(make_response(200, 'OK')) +
+                            encode_message({**make_response(202, '2 users'),
+                                            'users': ['alice', 'bob']}))
+        self.server.close()
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.client.receive_loop()
+        storage = self.client.storage
+        self.assertEqual((storage.contacts(), storage.known_users()), (['bob'], ['alice', 'bob']))
+        self.assertEqual([row[1:] for row in storage.history('bob')], [('alice', 'bob', 'hi bob')])
+
+    def test_refused_message_is_not_kept(self):
+        self.client.send(make_chat_message('alice', 'nobody', 'hello?'))
+        self.server.sendall(encode_message(make_response(404, 'there is no user nobody')))
+        self.server.close()
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.client.receive_loop()
+        self.assertEqual(self.client.storage.history(), [])
+
+    def test_received_messages_are_kept(self):
+        self.server.sendall(encode_message(make_chat_message('bob', 'alice', 'psst')) +
+                            encode_message(make_chat_message('carol', '#all', 'hi all')))
+        self.server.close()
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.client.receive_loop()
+        self.assertEqual([row[1:] for row in self.client.storage.history()],
+                         [('bob', 'bob', 'psst'), ('carol', '#all', 'hi all')])
+
+    def test_requests_from_two_threads_keep_the_order_of_the_wire(self):
+        # The window's thread sends add_contact; the network thread get_users meanwhile.
+        first_inside, second_sent, go = threading.Event(), threading.Event(), threading.Event()
+        real_send = client.send_message
+
+        def slow_first(sock, message):
+            if message['action'] == 'add_contact':
+                first_inside.set()
+                go.wait(5)
+            real_send(sock, message)
+            if message['action'] == 'get_users':
+                second_sent.set()
+
+        with mock.patch.object(client, 'send_message', slow_first):
+            first = threading.Thread(target=self.client.send,
+                                     args=(make_request('add_contact', 'bob'),))
+            first.start()
+            self.assertTrue(first_inside.wait(5))
+            second = threading.Thread(target=self.client.send, args=(make_request('get_users'),))
+            second.start()
+            second_sent.wait(0.5)     # sent at once only if nothing holds it back (the bug)
+            go.set()
+            first.join(5)
+            second.join(5)
+        self.sock.close()
+        wire = [m['action'] for m in MessageReader().feed(self.server.recv(4096))]
+        self.assertEqual(wire, [request['action'] for request in self.client.requests])
+
+    def test_history_shows_who_wrote_to_whom(self):
+        storage = self.client.storage
+        storage.save_message('bob', 'alice', True, 'hi bob')        # alice wrote to bob
+        storage.save_message('bob', 'bob', False, 'psst')           # bob wrote to alice
+        storage.save_message('#all', 'carol', False, 'hi all')
+        storage.save_message('alice', 'alice', True, 'note to self')
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.show_history(None)
+        self.assertEqual([line.split(' ', 2)[2] for line in out.getvalue().splitlines()],
+                         ['alice -> bob: hi bob', 'bob -> alice: psst', 'carol -> #all: hi all',
+                          'alice -> alice: note to self'])
+
+    def test_receive_loop_prints_messages_and_refusals_until_closed(self):
+        self.server.sendall(encode_message(make_chat_message('bob', '#all', 'hi')) +
+                            encode_message(make_response(200, 'OK')) +
+                            encode_message(make_response(404, 'carol is not connected')))
+        self.server.close()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.receive_loop()
+        self.assertEqual(out.getvalue(), 'bob: hi\n404: carol is not connected\n')
+
+
+class TestRunThreads(unittest.TestCase):
+    def test_returns_when_the_first_thread_ends(self):
+        release = threading.Event()
+        threads = run_threads((release.wait, (10,)), (lambda: None, ()))
+        self.assertTrue(threads[0].is_alive())
+        release.set()
+        threads[0].join(5)
+        self.assertFalse(threads[0].is_alive())
+
+
+class TestParseArgs(unittest.TestCase):
+    def test_address_and_default_port(self):
+        args = parse_args(['127.0.0.1'])
+        self.assertEqual((args.address, args.port, args.name), ('127.0.0.1', 7777, None))
+
+    def test_port_and_name(self):
+        args = parse_args(['localhost', '8000', '-n', 'alice'])
+        self.assertEqual((args.port, args.name), (8000, 'alice'))
+
+    def test_address_is_required(self):
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+            parse_args([])
+
+
+class TestMain(InTemporaryDirectory):
+    """Runs the client against a one-shot stub server on a free port."""
+
+    def run_against(self, reply):
+        listener = socket.create_server(('127.0.0.1', 0))
+        port = listener.getsockname()[1]
+
+        def answer_once():
+            client, _ = listener.accept()
+            with client:
+                client.recv(4096)
+                client.sendall(reply)
+                client.recv(4096)      # the client's quit, or nothing when it gave up
+            listener.close()
+
+        thread = threading.Thread(target=answer_once)
+        thread.start()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
+                mock.patch('sys.stdin', io.StringIO('secret\n')):
+            code = main(['127.0.0.1', str(port), '-n', 'alice'])
+        thread.join(5)
+        return code, out.getvalue()
+
+    def test_200_exits_0(self):
+        code, out = self.run_against(encode_message(make_response(200, 'OK')))
+        self.assertEqual((code, out.strip()), (0, '200: OK'))
+
+    def test_400_exits_1(self):
+        code, out = self.run_against(encode_message(make_response(400, 'bad')))
+        self.assertEqual(code, 1)
+        self.assertIn('400', out)
+
+    def test_garbage_reply_is_reported(self):
+        code, out = self.run_against(b'nonsense\n')
+        self.assertEqual(code, 1)
+        self.assertIn('Error', out)
+
+    def test_run_is_logged(self):
+        self.run_against(encode_message(make_response(200, 'OK')))
+        with open('client.log', encoding='utf-8') as file:
+            log = file.read()
+        self.assertIn('Server answered', log)
+
+
+if __name__ == '__main__':
+    unittest.main()

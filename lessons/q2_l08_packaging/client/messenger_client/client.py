@@ -1,0 +1,318 @@
+"""JIM client: a receiving thread prints the chat while an input thread sends what is typed.
+
+Run: ``python client.py 127.0.0.1 7777 -n alice`` (the port defaults to 7777); it asks for the
+password (or, when stdin is not a terminal, reads it from the first line). Type a line to
+send it to everyone, ``@bob text`` to send it to bob alone, ``/quit`` (or Ctrl+D) to leave;
+``/help`` lists the contact and history commands. Contacts and history are kept in
+``client_<folder>_<name>.db`` in the working directory (``--db``).
+"""
+import argparse
+import collections
+import getpass
+import logging
+import os
+import socket
+import sys
+import threading
+
+from . import client_log_config
+
+from .cli import port_number
+from .client_storage import ClientStorage
+from .constants import (ACCEPTED, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALERT, ALL, CHALLENGE,
+                        CLIENT_DB, CONNECTION_TIMEOUT, CONTACTS, DEFAULT_PORT, DEL_CONTACT, ERROR,
+                        FROM, GET_CONTACTS, GET_USERS, MESSAGE, MSG, OK, PRESENCE, RESPONSE,
+                        STATUS, TO, USER, USER_ID, USERS)
+from .metaclasses import ClientVerifier
+from .passwords import derive_key, make_proof
+from .protocol import (MessageReader, ProtocolError, check_challenge, check_response,
+                       make_authenticate, make_chat_message, make_quit, make_request,
+                       receive_messages, send_message)
+
+logger = logging.getLogger(__name__)
+
+HELP = '''Commands:
+  text          send text to everyone (#all)
+  @name text    send text to one user
+  /users        list the users the server knows
+  /contacts     list your contacts
+  /add NAME     add NAME to your contacts
+  /del NAME     remove NAME from your contacts
+  /history [NAME]  show the messages kept here, all or with NAME
+  /help         show this help
+  /quit         leave (Ctrl+D does the same)'''
+
+
+def parse_args(argv=None):
+    """Read the command line: ``ADDRESS [PORT]`` and ``-n NAME``."""
+    parser = argparse.ArgumentParser(description='JIM messenger client.')
+    parser.add_argument('address', help='server address, for example 127.0.0.1')
+    parser.add_argument('port', nargs='?', type=port_number, default=DEFAULT_PORT,
+                        help=f'server port (default: {DEFAULT_PORT})')
+    parser.add_argument('-n', '--name', help='account name (asked for when not given)')
+    parser.add_argument('--db', help='database of contacts and history (default: '
+                                     f'{CLIENT_DB.format(name="NAME")} in this directory)')
+    return parser.parse_args(argv)
+
+
+def describe_response(response):
+    """Return one line telling what a server response says."""
+    code = check_response(response)
+    text = response.get(ALERT if code < 400 else ERROR, '')
+    return f'{code}: {text}'
+
+
+def describe_message(message):
+    """Return one line showing a chat message: ``sender: text``, or ``sender (to you): text``."""
+    to_whom = '' if message.get(TO) == ALL else ' (to you)'
+    return f'{message.get(FROM, "?")}{to_whom}: {message.get(MESSAGE, "")}'
+
+
+def parse_command(line, name):
+    """Turn one typed line into the message to send, or a local command.
+
+    Return None for an empty line, 'quit', 'help', or ('history', NAME or None).
+    """
+    text = line.strip()
+    if not text:
+        return None
+    command, _, argument = text.partition(' ')
+    argument = argument.strip()
+    if command in ('/quit', '/help'):
+        return command[1:]
+    if command == '/history':
+        return ('history', argument or None)
+    if command in ('/users', '/contacts'):
+        return make_request(GET_USERS if command == '/users' else GET_CONTACTS)
+    if command in ('/add', '/del') and argument:
+        return make_request(ADD_CONTACT if command == '/add' else DEL_CONTACT, argument)
+    if text.startswith('@'):
+        to, _, text = text[1:].partition(' ')
+        return make_chat_message(name, to, text.strip())
+    return make_chat_message(name, ALL, text)
+
+
+class Inbox:
+    """What the server has sent and this client has not handled yet."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.reader = MessageReader()
+        self.pending = []
+
+    def next_message(self):
+        """Return the next message from the server, reading only when none is pending."""
+        while not self.pending:
+            self.pending.extend(receive_messages(self.sock, self.reader))
+        item = self.pending.pop(0)
+        if isinstance(item, ProtocolError):
+            raise item
+        return item
+
+    def next_response(self):
+        """Return the next response; print the chat messages that arrive before it."""
+        while RESPONSE not in (message := self.next_message()):
+            print(describe_message(message))
+        return message
+
+
+class ChatClient(metaclass=ClientVerifier):
+    """One user's connection to the chat: introduce, then receive and send in two threads.
+
+    ``ClientVerifier`` checks the code of this class when it is created: a client may never
+    call ``accept`` or ``listen``, and creates its TCP socket per object, not at class level.
+    """
+
+    def __init__(self, name, storage):
+        self.name = name
+        self.storage = storage
+        self.sock = None
+        self.inbox = None
+        # Requests awaiting their response: the server answers each one, in order.
+        self.requests = collections.deque()
+        self.sending = threading.Lock()     # see send
+
+    def connect(self, address, port):
+        """Open the TCP connection to the server."""
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(CONNECTION_TIMEOUT)
+        self.sock.connect((address, port))
+        self.inbox = Inbox(self.sock)
+
+    def introduce(self, password):
+        """Log in by challenge-response (see passwords.py); return the server's last response.
+
+        The password never leaves this function: only a proof for the server's nonce does.
+        """
+        send_message(self.sock, make_authenticate(self.name))
+        response = self.inbox.next_response()
+        if response[RESPONSE] == CHALLENGE:
+            salt, iterations, nonce = check_challenge(response)
+            proof = make_proof(derive_key(password, salt, iterations), nonce)
+            send_message(self.sock, make_authenticate(self.name, proof))
+            response = self.inbox.next_response()
+        if response[RESPONSE] == OK:
+            self.sock.settimeout(None)   # the receiving thread waits as long as the chat is quiet
+        return response
+
+    def send(self, request):
+        """Send a request; its response will be matched to it in ``receive_loop``.
+
+        The window's thread and the network thread both send (the latter asks for the users
+        when someone comes or goes): a request is queued and written in one step, so that the
+        queue keeps the order of the wire.
+        """
+        with self.sending:
+            self.requests.append(request)
+            send_message(self.sock, request)
+
+    def handle_response(self, request, response):
+        """Act on the response to ``request``: store lists, contacts and sent messages."""
+        code = response[RESPONSE]
+        action = request.get(ACTION) if request else None
+        if code == ACCEPTED and CONTACTS in response:
+            self.storage.set_contacts(response[CONTACTS])
+            self.lists_changed()
+            self.report('Contacts: ' + (', '.join(response[CONTACTS]) or 'none'))
+        elif code == ACCEPTED and USERS in response:
+            self.storage.set_known_users(response[USERS])
+            self.lists_changed()
+            self.report('Users: ' + ', '.join(response[USERS]))
+        elif code == OK and action == MSG:
+            self.storage.save_message(request[TO], self.name, True, request[MESSAGE])
+            self.history_changed(request[TO])
+        elif code == OK and action in (ADD_CONTACT, DEL_CONTACT):
+            update = self.storage.add_contact if action == ADD_CONTACT else \
+                self.storage.remove_contact
+            update(request[USER_ID])
+            self.lists_changed()
+            self.report(describe_response(response))
+        elif code != OK:
+            self.report(describe_response(response))
+
+    def message_received(self, message):
+        """Keep a chat message that arrived, and show it."""
+        peer = message.get(TO) if message.get(TO) == ALL else message.get(FROM)
+        self.storage.save_message(peer, message.get(FROM), False, message.get(MESSAGE))
+        self.history_changed(peer)
+        self.report(describe_message(message))
+
+    def presence_changed(self, name, status):
+        """Hear that ``name`` came (``online``) or went (``offline``)."""
+        self.report(f'{name} is {status}')
+
+    # What the user sees. The console prints; a window overrides these three.
+    def report(self, text):
+        """Show one line to the user."""
+        print(text, flush=True)
+
+    def lists_changed(self):
+        """The stored contacts or known users changed."""
+
+    def history_changed(self, peer):
+        """The stored conversation with ``peer`` changed."""
+
+    def show_history(self, peer):
+        """Print the kept messages, all or those with ``peer``: ``sender -> recipient: text``."""
+        for when, sender, other, text in self.storage.history(peer):
+            # ``other`` is the other side of the conversation, not the recipient: the one this
+            # user wrote to, or, for a message this user received, its sender (or #all).
+            to = other if sender == self.name or other == ALL else self.name
+            print(f'{when:%Y-%m-%d %H:%M} {sender} -> {to}: {text}')
+
+    def receive_loop(self):
+        """Handle everything the server sends until the connection ends."""
+        try:
+            while True:
+                message = self.inbox.next_message()
+                if RESPONSE in message:
+                    request = self.requests.popleft() if self.requests else None
+                    self.handle_response(request, message)
+                elif message.get(ACTION) == PRESENCE:
+                    user = message.get(USER, {})
+                    self.presence_changed(user.get(ACCOUNT_NAME), user.get(STATUS))
+                else:
+                    self.message_received(message)
+        except (OSError, ProtocolError) as err:
+            logger.info('Receiving ended: %s', err)
+
+    def input_loop(self, lines):
+        """Send what the user types until ``/quit`` or end of input, then ``quit``."""
+        try:
+            for line in lines:
+                command = parse_command(line, self.name)
+                if command == 'quit':
+                    break
+                if command == 'help':
+                    print(HELP)
+                elif isinstance(command, tuple):
+                    self.show_history(command[1])
+                elif command is not None:
+                    self.send(command)
+            self.send(make_quit())
+        except OSError as err:
+            logger.info('Sending ended: %s', err)
+
+    def close(self):
+        """Close the connection."""
+        if self.sock is not None:
+            self.sock.close()
+
+
+def read_password():
+    """Ask for the password at a terminal; otherwise it is the first line of stdin."""
+    if sys.stdin.isatty():
+        return getpass.getpass('Password: ')
+    return sys.stdin.readline().rstrip('\r\n')
+
+
+def run_threads(*targets):
+    """Run each ``(function, args)`` in a daemon thread; return as soon as one of them ends."""
+    finished = threading.Event()
+
+    def run(function, args):
+        try:
+            function(*args)
+        finally:
+            finished.set()
+
+    threads = [threading.Thread(target=run, args=target, daemon=True) for target in targets]
+    for thread in threads:
+        thread.start()
+    finished.wait()
+    return threads
+
+
+def main(argv=None):
+    """Introduce ourselves, then send and receive at once; exit 0 unless something failed."""
+    args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
+    client_log_config.configure()
+    name = args.name or input('Your name: ').strip()
+    password = read_password()
+    client = ChatClient(name, ClientStorage(f'sqlite:///{args.db or CLIENT_DB.format(name=name)}'))
+    try:
+        client.connect(args.address, args.port)
+        logger.info('Connected to %s:%s as %s', args.address, args.port, client.name)
+        response = client.introduce(password)
+        logger.info('Server answered %s', response)
+        print(describe_response(response), flush=True)
+        if response[RESPONSE] != OK:
+            return 1
+        client.send(make_request(GET_CONTACTS))
+        threads = run_threads((client.receive_loop, ()), (client.input_loop, (sys.stdin,)))
+        # After quit the server answers and closes: let the receiver print what is left.
+        threads[0].join(CONNECTION_TIMEOUT)
+    except (KeyboardInterrupt, EOFError):
+        print('Bye')
+    except (OSError, ProtocolError) as err:
+        logger.error('Talking to %s:%s failed: %s', args.address, args.port, err)
+        print(f'Error talking to {args.address}:{args.port}: {err}', file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

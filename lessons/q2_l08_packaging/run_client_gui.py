@@ -1,0 +1,9 @@
+"""Run the client window without installing it: ``python run_client_gui.py 127.0.0.1 7777``."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / 'client'))
+
+from messenger_client.client_gui import main  # noqa: E402  pylint: disable=wrong-import-position
+
+raise SystemExit(main())
