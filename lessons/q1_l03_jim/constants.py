@@ -5,6 +5,7 @@ DEFAULT_PORT = 7777
 DEFAULT_LISTEN_ADDRESS = ''          # '' means every address of this machine
 MAX_CONNECTIONS = 5                  # backlog of the listening socket
 CONNECTION_TIMEOUT = 10              # seconds a peer may stay silent
+ACCEPT_PAUSE = 0.5                   # seconds without accepting when out of file descriptors
 
 # Encoding and limits of the course's JIM dialect.
 ENCODING = 'utf-8'
@@ -28,3 +29,4 @@ PRESENCE = 'presence'
 # Response codes.
 OK = 200
 BAD_REQUEST = 400
+SERVER_ERROR = 500

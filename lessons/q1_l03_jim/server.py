@@ -5,10 +5,13 @@ Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every addre
 import argparse
 import signal
 import socket
+import time
+import traceback
 
 from cli import port_number
-from constants import (ACTION, BAD_REQUEST, CONNECTION_TIMEOUT, DEFAULT_LISTEN_ADDRESS,
-                       DEFAULT_PORT, MAX_CONNECTIONS, OK, PRESENCE)
+from constants import (ACCEPT_PAUSE, ACTION, BAD_REQUEST, CONNECTION_TIMEOUT,
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, OK, PRESENCE,
+                       SERVER_ERROR)
 from protocol import ProtocolError, check_presence, get_message, make_response, send_message
 
 
@@ -43,12 +46,30 @@ def serve_client(client, address):
         print(f'{address}: no request ({err})')
         return
     else:
-        response = handle_message(message)
+        try:
+            response = handle_message(message)
+        except Exception:  # a bug costs this answer, not the server
+            traceback.print_exc()
+            response = make_response(SERVER_ERROR, 'server error')
     print(f'{address}: answered {response}')
     try:
         send_message(client, response)
     except OSError as err:
         print(f'{address}: could not answer ({err})')
+
+
+def accept_client(listener):
+    """Return the next connection and its address from ``listener``.
+
+    Out of file descriptors (EMFILE) ``accept`` fails while the client waits in the backlog:
+    wait a moment and try again, rather than stop or try again at once.
+    """
+    while True:
+        try:
+            return listener.accept()
+        except OSError as err:
+            print(f'Cannot accept a connection ({err}); trying again in {ACCEPT_PAUSE} s')
+            time.sleep(ACCEPT_PAUSE)
 
 
 def make_listening_socket(address, port):
@@ -75,7 +96,7 @@ def main(argv=None):
         with make_listening_socket(args.address, args.port) as server:
             print(f'Listening on {args.address or "*"}:{args.port}')
             while True:
-                client, address = server.accept()
+                client, address = accept_client(server)
                 with client:
                     client.settimeout(CONNECTION_TIMEOUT)
                     serve_client(client, address)

@@ -4,6 +4,7 @@ Run: ``python client.py 127.0.0.1 7777`` (the port defaults to 7777).
 """
 import argparse
 import logging
+import os
 import socket
 import sys
 
@@ -36,6 +37,7 @@ def describe_response(response):
 def main(argv=None):
     """Send ``presence``, print the answer; exit 0 on 200, 1 otherwise."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     client_log_config.configure()
     try:
         with socket.create_connection((args.address, args.port),

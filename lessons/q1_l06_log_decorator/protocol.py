@@ -28,6 +28,9 @@ def decode_message(data):
         raise ProtocolError(f'message longer than {MAX_PACKAGE_LENGTH} bytes')
     try:
         message = json.loads(data.decode(ENCODING))
+        # JSON may hold what cannot be sent on: a lone surrogate ("\ud800") is no UTF-8, and
+        # 1e999 (infinity) or NaN is no number. Encoding the object again finds both.
+        json.dumps(message, ensure_ascii=False, allow_nan=False).encode(ENCODING)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ProtocolError(f'malformed JSON: {err}') from None
     if not isinstance(message, dict):

@@ -4,14 +4,17 @@ Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every addre
 """
 import argparse
 import logging
+import os
 import signal
 import socket
+import time
 
 import server_log_config
 
 from cli import port_number
-from constants import (ACTION, BAD_REQUEST, CONNECTION_TIMEOUT, DEFAULT_LISTEN_ADDRESS,
-                       DEFAULT_PORT, MAX_CONNECTIONS, OK, PRESENCE)
+from constants import (ACCEPT_PAUSE, ACTION, BAD_REQUEST, CONNECTION_TIMEOUT,
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, OK, PRESENCE,
+                       SERVER_ERROR)
 from protocol import ProtocolError, check_presence, get_message, make_response, send_message
 
 logger = logging.getLogger(__name__)
@@ -50,12 +53,31 @@ def serve_client(client, address):
         return
     else:
         logger.debug('%s: received %s', address, message)
-        response = handle_message(message)
+        try:
+            response = handle_message(message)
+        except Exception:  # a bug costs this answer, not the server
+            logger.exception('%s: cannot answer %s', address, message)
+            response = make_response(SERVER_ERROR, 'server error')
     logger.info('%s: answered %s', address, response)
     try:
         send_message(client, response)
     except OSError as err:
         logger.error('%s: could not answer: %s', address, err)
+
+
+def accept_client(listener):
+    """Return the next connection and its address from ``listener``.
+
+    Out of file descriptors (EMFILE) ``accept`` fails while the client waits in the backlog:
+    wait a moment and try again, rather than stop or try again at once.
+    """
+    while True:
+        try:
+            return listener.accept()
+        except OSError as err:
+            logger.error('Cannot accept a connection (%s); trying again in %s s', err,
+                         ACCEPT_PAUSE)
+            time.sleep(ACCEPT_PAUSE)
 
 
 def make_listening_socket(address, port):
@@ -77,13 +99,14 @@ def stop_on_sigterm():
 def main(argv=None):
     """Serve clients one after another until Ctrl+C or SIGTERM."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     server_log_config.configure()
     stop_on_sigterm()
     try:
         with make_listening_socket(args.address, args.port) as server:
             logger.info('Listening on %s:%s', args.address or '*', args.port)
             while True:
-                client, address = server.accept()
+                client, address = accept_client(server)
                 logger.info('%s: connected', address)
                 with client:
                     client.settimeout(CONNECTION_TIMEOUT)

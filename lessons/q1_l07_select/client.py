@@ -5,6 +5,7 @@ Run: ``python client.py 127.0.0.1 7777 -n alice -m send`` (the port defaults to 
 """
 import argparse
 import logging
+import os
 import socket
 import sys
 
@@ -90,6 +91,7 @@ def listen(inbox):
 def main(argv=None):
     """Introduce ourselves, then send or listen; exit 0 unless something failed."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     client_log_config.configure()
     try:
         with socket.create_connection((args.address, args.port),

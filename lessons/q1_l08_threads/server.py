@@ -1,34 +1,38 @@
-"""JIM server: one thread serves many clients with ``selectors``; ``#all`` and direct messages.
+"""JIM server: one thread serves many clients with ``select``; ``#all`` and direct messages.
 
 Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every address).
 """
 import argparse
 import dataclasses
 import logging
-import selectors
+import os
+import select
 import signal
 import socket
+import time
 
 import server_log_config
 
 from cli import port_number
-from constants import (ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
-                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, MESSAGE, MSG,
-                       NOT_FOUND, OK, PRESENCE, QUIT, SEND_TIMEOUT, TO, USER)
+from constants import (ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, MAX_PENDING_OUTPUT,
+                       MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT, SERVER_ERROR, TO, USER)
 from protocol import (MessageReader, ProtocolError, check_chat_message, check_presence,
-                      make_chat_message, make_response, receive_messages, send_message)
+                      encode_message, make_chat_message, make_response, receive_messages)
 
 logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(eq=False)
 class Client:
-    """One connected client: its socket, its unfinished input and, after presence, its name."""
+    """One connected client: its socket, its unfinished input, its unsent output and, after
+    presence, its name."""
 
     sock: socket.socket
     address: tuple
     reader: MessageReader = dataclasses.field(default_factory=MessageReader)
     name: str = None
+    outbox: bytearray = dataclasses.field(default_factory=bytearray)
 
 
 def parse_args(argv=None):
@@ -81,77 +85,109 @@ def route_chat_message(message, sender, clients):
     return make_response(OK, 'OK'), [(client, relayed) for client in recipients]
 
 
-def connected_clients(selector):
-    """Return every client the selector watches (the listening socket carries no client)."""
-    return [key.data for key in selector.get_map().values() if key.data is not None]
-
-
 def serve(listener):
     """Serve every client of ``listener`` from this one thread, until interrupted."""
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
+    clients = {}            # each connected socket and its Client
+    resume_at = 0           # after a failed accept (see accept): when to accept again
     try:
         while True:
-            for key, _ in selector.select():
-                if key.fileobj is listener:
-                    accept(selector, listener)
-                else:
-                    read(selector, key.data)
+            pause = resume_at - time.monotonic()
+            to_read = list(clients) if pause > 0 else [listener, *clients]
+            to_write = [sock for sock, client in clients.items() if client.outbox]
+            # Wait until a socket can be read (a new connection, for the listener) or can take
+            # more of a client's output; only those are touched, so no call blocks.
+            readable, writable, _ = select.select(to_read, to_write, [],
+                                                  pause if pause > 0 else None)
+            for sock in readable:
+                if sock is listener:
+                    if not accept(clients, listener):
+                        resume_at = time.monotonic() + ACCEPT_PAUSE
+                elif sock in clients:       # not dropped earlier in this turn
+                    read(clients, clients[sock])
+            for sock in writable:
+                if sock in clients:
+                    write(clients, clients[sock])
     finally:
-        for client in connected_clients(selector):
-            disconnect(selector, client, 'server stopping')
-        selector.close()
+        for client in list(clients.values()):
+            disconnect(clients, client, 'server stopping')
 
 
-def accept(selector, listener):
-    """Take a new connection and watch it for input."""
-    sock, address = listener.accept()
-    # Reads happen only when select says data is there; the timeout bounds a send to a
-    # client that does not read, so that it cannot stall everyone else for long.
-    sock.settimeout(SEND_TIMEOUT)
-    selector.register(sock, selectors.EVENT_READ, Client(sock, address))
+def accept(clients, listener):
+    """Take a new connection and add it to ``clients``; return False if none could be taken."""
+    try:
+        sock, address = listener.accept()
+    except OSError as err:
+        # Out of file descriptors (EMFILE) the client stays in the backlog and select would
+        # report it again at once: the caller stops watching the listener for a moment.
+        logger.error('Cannot accept a connection (%s); trying again in %s s', err, ACCEPT_PAUSE)
+        return False
+    sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
+    clients[sock] = Client(sock, address)
     logger.info('%s: connected', address)
+    return True
 
 
-def read(selector, client):
+def read(clients, client):
     """Read what ``client`` sent and answer every complete request in it."""
     try:
         items = receive_messages(client.sock, client.reader)
+    except BlockingIOError:
+        return          # nothing to read after all
     except OSError as err:
-        disconnect(selector, client, f'gone ({err})')
+        disconnect(clients, client, f'gone ({err})')
         return
     for item in items:
         if isinstance(item, ProtocolError):
             logger.warning('%s: bad request: %s', client.address, item)
-            send(selector, client, make_response(BAD_REQUEST, str(item)))
+            send(clients, client, make_response(BAD_REQUEST, str(item)))
             continue
         logger.debug('%s: received %s', client.address, item)
-        response, deliveries = handle_message(item, client, connected_clients(selector))
-        send(selector, client, response)
+        try:
+            response, deliveries = handle_message(item, client, list(clients.values()))
+        except Exception:  # a bug costs this answer, not the server
+            logger.exception('%s: cannot answer %s', client.address, item)
+            response, deliveries = make_response(SERVER_ERROR, 'server error'), []
+        send(clients, client, response)
         for recipient, message in deliveries:
-            send(selector, recipient, message)
+            send(clients, recipient, message)
         if item.get(ACTION) == QUIT:
-            disconnect(selector, client, 'quit')
+            disconnect(clients, client, 'quit')
             return
     if client.reader.broken:
-        disconnect(selector, client, 'the stream cannot be read further')
+        disconnect(clients, client, 'the stream cannot be read further')
 
 
-def send(selector, client, message):
-    """Send ``message`` to ``client``; drop the client if it cannot take it."""
+def send(clients, client, message):
+    """Queue ``message`` for ``client`` and send what its socket takes now.
+
+    A client that does not read lets its outbox grow: past MAX_PENDING_OUTPUT it is dropped,
+    so that it costs the server bounded memory and stalls nobody.
+    """
     if client.sock.fileno() == -1:
         return          # already disconnected
+    client.outbox += encode_message(message)
+    write(clients, client)
+    if len(client.outbox) > MAX_PENDING_OUTPUT:
+        disconnect(clients, client, 'does not read what it is sent')
+
+
+def write(clients, client):
+    """Send as much of ``client``'s outbox as its socket takes without waiting."""
     try:
-        send_message(client.sock, message)
+        sent = client.sock.send(client.outbox)
+    except BlockingIOError:
+        return          # the socket's buffer is full: select tells when it has room
     except OSError as err:
-        disconnect(selector, client, f'cannot be sent to ({err})')
+        disconnect(clients, client, f'cannot be sent to ({err})')
+        return
+    del client.outbox[:sent]
 
 
-def disconnect(selector, client, reason):
-    """Stop watching ``client`` and close its connection."""
+def disconnect(clients, client, reason):
+    """Forget ``client`` and close its connection."""
     if client.sock.fileno() == -1:
         return          # already disconnected
-    selector.unregister(client.sock)
+    del clients[client.sock]
     client.sock.close()
     logger.info('%s: disconnected: %s', client.address, reason)
 
@@ -175,6 +211,7 @@ def stop_on_sigterm():
 def main(argv=None):
     """Serve clients until Ctrl+C or SIGTERM."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     server_log_config.configure()
     stop_on_sigterm()
     try:

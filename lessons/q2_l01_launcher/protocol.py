@@ -12,6 +12,8 @@ from constants import (ACCOUNT_NAME, ACTION, ALERT, BUFFER_SIZE, ENCODING, ERROR
                        USER)
 from decorators import log
 
+JSON_DECODER = json.JSONDecoder()
+
 
 class ProtocolError(ValueError):
     """Raised for bytes or objects that are not a valid JIM message."""
@@ -30,6 +32,9 @@ def decode_message(data):
         raise ProtocolError(f'message longer than {MAX_PACKAGE_LENGTH} bytes')
     try:
         message = json.loads(data.decode(ENCODING))
+        # JSON may hold what cannot be sent on: a lone surrogate ("\ud800") is no UTF-8, and
+        # 1e999 (infinity) or NaN is no number. Encoding the object again finds both.
+        json.dumps(message, ensure_ascii=False, allow_nan=False).encode(ENCODING)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ProtocolError(f'malformed JSON: {err}') from None
     if not isinstance(message, dict):
@@ -43,40 +48,15 @@ def send_message(sock, message):
     sock.sendall(encode_message(message))
 
 
-def find_object_end(data):
-    """Return the index just past the JSON object that starts ``data``, or -1 if it is cut off.
-
-    Braces are counted outside strings only, so ``"}"`` inside a text does not end the object.
-    """
-    depth = 0
-    in_string = escaped = False
-    for index, byte in enumerate(data):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == ord('\\'):
-                escaped = True
-            elif byte == ord('"'):
-                in_string = False
-        elif byte == ord('"'):
-            in_string = True
-        elif byte == ord('{'):
-            depth += 1
-        elif byte == ord('}'):
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return -1
-
-
 class MessageReader:
     """Cuts a byte stream into JIM messages: bytes in, messages out, no socket in sight.
 
     A read may hold several objects, part of one, or one object's end and the next one's
-    start; objects may or may not be separated by newlines. ``feed`` returns each complete
-    message as a dict and each bad one as a ProtocolError. Garbage outside an object is
-    skipped up to the next newline. An object that grows past the limit cannot be skipped
-    safely: the reader becomes ``broken`` and the connection must be closed.
+    start; objects may or may not be separated by whitespace or newlines. ``feed`` returns
+    each complete message as a dict and each bad line as a ProtocolError: a line that does not
+    start with a whole JSON object is skipped up to its newline. Bytes that grow past the
+    limit without making a message cannot be skipped safely: the reader becomes ``broken``
+    and the connection must be closed.
     """
 
     def __init__(self, limit=MAX_PACKAGE_LENGTH):
@@ -86,36 +66,32 @@ class MessageReader:
 
     def feed(self, data):
         """Add received bytes; return the messages (or errors) they complete."""
-        self.buffer += data
+        if self.broken:
+            return []
+        # 'surrogateescape' turns a character cut between two reads, or bytes that are no
+        # UTF-8, into placeholders that encode back to the same bytes; decode_message refuses
+        # the latter.
+        text = (self.buffer + data).decode(ENCODING, 'surrogateescape').lstrip()
         items = []
-        while not self.broken and (item := self._next_item()) is not None:
-            items.append(item)
+        while text:
+            try:
+                if not text.startswith('{'):
+                    raise ValueError('not an object')
+                _, end = JSON_DECODER.raw_decode(text)     # where the first object ends
+            except (ValueError, RecursionError):
+                end = text.find('\n') + 1
+                if not end:
+                    break       # an object not finished yet (or a bad line without its end)
+            try:
+                items.append(decode_message(text[:end].encode(ENCODING, 'surrogateescape')))
+            except ProtocolError as err:
+                items.append(err)
+            text = text[end:].lstrip()
+        self.buffer = text.encode(ENCODING, 'surrogateescape')
+        if len(self.buffer) > self.limit:
+            self.broken = True
+            items.append(ProtocolError(f'message longer than {self.limit} bytes'))
         return items
-
-    def _next_item(self):
-        self.buffer = self.buffer.lstrip()
-        if not self.buffer:
-            return None
-        if not self.buffer.startswith(b'{'):
-            newline = self.buffer.find(b'\n')
-            if newline == -1:
-                return self._wait_within_limit()
-            self.buffer = self.buffer[newline + 1:]
-            return ProtocolError('a message must be a JSON object')
-        end = find_object_end(self.buffer)
-        if end == -1:
-            return self._wait_within_limit()
-        data, self.buffer = self.buffer[:end], self.buffer[end:]
-        try:
-            return decode_message(data)
-        except ProtocolError as err:
-            return err
-
-    def _wait_within_limit(self):
-        if len(self.buffer) <= self.limit:
-            return None
-        self.broken = True
-        return ProtocolError(f'message longer than {self.limit} bytes')
 
 
 def receive_messages(sock, reader):

@@ -5,7 +5,8 @@ DEFAULT_PORT = 7777
 DEFAULT_LISTEN_ADDRESS = ''          # '' means every address of this machine
 MAX_CONNECTIONS = 5                  # backlog of the listening socket
 CONNECTION_TIMEOUT = 10              # seconds a peer may stay silent
-SEND_TIMEOUT = 2                     # seconds a client may take to accept what it is sent
+ACCEPT_PAUSE = 0.5                   # seconds without accepting when out of file descriptors
+MAX_PENDING_OUTPUT = 65536           # bytes waiting for a client that does not read
 BUFFER_SIZE = 1024                   # bytes asked for by one recv
 
 # Encoding and limits of the course's JIM dialect.
@@ -43,3 +44,4 @@ OK = 200
 BAD_REQUEST = 400
 NOT_FOUND = 404
 CONFLICT = 409
+SERVER_ERROR = 500

@@ -5,6 +5,7 @@ send it to everyone, ``@bob text`` to send it to bob alone, ``/quit`` (or Ctrl+D
 """
 import argparse
 import logging
+import os
 import socket
 import sys
 import threading
@@ -167,6 +168,7 @@ def run_threads(*targets):
 def main(argv=None):
     """Introduce ourselves, then send and receive at once; exit 0 unless something failed."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     client_log_config.configure()
     client = ChatClient(args.name or input('Your name: ').strip())
     try:

@@ -1,12 +1,20 @@
-"""Constants shared by the server and the client: network defaults, limits, JIM names."""
+"""Constants shared by the server and the client: network defaults, file names, limits, JIM
+names."""
+from pathlib import Path
 
 # Network defaults.
 DEFAULT_PORT = 7777
 DEFAULT_LISTEN_ADDRESS = ''          # '' means every address of this machine
 MAX_CONNECTIONS = 5                  # backlog of the listening socket
 CONNECTION_TIMEOUT = 10              # seconds a peer may stay silent
-SEND_TIMEOUT = 2                     # seconds a client may take to accept what it is sent
+ACCEPT_PAUSE = 0.5                   # seconds without accepting when out of file descriptors
+MAX_PENDING_OUTPUT = 65536           # bytes waiting for a client that does not read
 BUFFER_SIZE = 1024                   # bytes asked for by one recv
+
+# The files a stage writes where it is started carry its folder's name, so that stages run one
+# after another from one folder never open each other's (older) files.
+STAGE = Path(__file__).resolve().parent.name
+SERVER_DB = f'server_{STAGE}.db'           # the server's users and history (--db)
 
 # Encoding and limits of the course's JIM dialect.
 ENCODING = 'utf-8'
@@ -44,3 +52,4 @@ BAD_REQUEST = 400
 NOT_FOUND = 404
 CONFLICT = 409
 GONE = 410
+SERVER_ERROR = 500

@@ -3,11 +3,12 @@
 Run: ``python client.py 127.0.0.1 7777 -n alice`` (the port defaults to 7777). Type a line to
 send it to everyone, ``@bob text`` to send it to bob alone, ``/quit`` (or Ctrl+D) to leave;
 ``/help`` lists the contact and history commands. Contacts and history are kept in
-``client_<name>.db`` in the working directory (``--db``).
+``client_<folder>_<name>.db`` in the working directory (``--db``).
 """
 import argparse
 import collections
 import logging
+import os
 import socket
 import sys
 import threading
@@ -16,9 +17,9 @@ import client_log_config
 
 from cli import port_number
 from client_storage import ClientStorage
-from constants import (ACCEPTED, ACTION, ADD_CONTACT, ALERT, ALL, CONNECTION_TIMEOUT, CONTACTS,
-                       DEFAULT_PORT, DEL_CONTACT, ERROR, FROM, GET_CONTACTS, GET_USERS, MESSAGE,
-                       MSG, OK, RESPONSE, TO, USER_ID, USERS)
+from constants import (ACCEPTED, ACTION, ADD_CONTACT, ALERT, ALL, CLIENT_DB, CONNECTION_TIMEOUT,
+                       CONTACTS, DEFAULT_PORT, DEL_CONTACT, ERROR, FROM, GET_CONTACTS, GET_USERS,
+                       MESSAGE, MSG, OK, RESPONSE, TO, USER_ID, USERS)
 from metaclasses import ClientVerifier
 from protocol import (MessageReader, ProtocolError, check_response, make_chat_message,
                       make_presence, make_quit, make_request, receive_messages, send_message)
@@ -44,8 +45,8 @@ def parse_args(argv=None):
     parser.add_argument('port', nargs='?', type=port_number, default=DEFAULT_PORT,
                         help=f'server port (default: {DEFAULT_PORT})')
     parser.add_argument('-n', '--name', help='account name (asked for when not given)')
-    parser.add_argument('--db', help='database of contacts and history '
-                                     '(default: client_NAME.db in this directory)')
+    parser.add_argument('--db', help='database of contacts and history (default: '
+                                     f'{CLIENT_DB.format(name="NAME")} in this directory)')
     return parser.parse_args(argv)
 
 
@@ -166,8 +167,11 @@ class ChatClient(metaclass=ClientVerifier):
             print(describe_response(response), flush=True)
 
     def show_history(self, peer):
-        """Print the kept messages, all or those with ``peer``."""
-        for when, sender, to, text in self.storage.history(peer):
+        """Print the kept messages, all or those with ``peer``: ``sender -> recipient: text``."""
+        for when, sender, other, text in self.storage.history(peer):
+            # ``other`` is the other side of the conversation, not the recipient: the one this
+            # user wrote to, or, for a message this user received, its sender (or #all).
+            to = other if sender == self.name or other == ALL else self.name
             print(f'{when:%Y-%m-%d %H:%M} {sender} -> {to}: {text}')
 
     def receive_loop(self):
@@ -228,9 +232,10 @@ def run_threads(*targets):
 def main(argv=None):
     """Introduce ourselves, then send and receive at once; exit 0 unless something failed."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     client_log_config.configure()
     name = args.name or input('Your name: ').strip()
-    client = ChatClient(name, ClientStorage(f'sqlite:///{args.db or f"client_{name}.db"}'))
+    client = ChatClient(name, ClientStorage(f'sqlite:///{args.db or CLIENT_DB.format(name=name)}'))
     try:
         client.connect(args.address, args.port)
         logger.info('Connected to %s:%s as %s', args.address, args.port, client.name)

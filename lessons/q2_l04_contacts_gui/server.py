@@ -1,32 +1,37 @@
-"""JIM server: one thread serves many clients with ``selectors``; ``#all`` and direct messages.
+"""JIM server: one thread serves many clients with ``select``; ``#all`` and direct messages.
 
 Run: ``python server.py -p 7777 -a 127.0.0.1`` (defaults: port 7777, every address). Users and
-their logins are kept in a SQLite database, ``server.db`` in the working directory (``--db``).
+their logins are kept in a SQLite database in the working directory (``--db``),
+``server_<folder>.db``: each file a stage writes there carries its folder's name.
 The server shows its window unless ``--no-gui`` is given; the window's settings are saved in
-``server.ini`` in the working directory and are the defaults of the next start.
+``server_<folder>.ini`` in the working directory and are the defaults of the next start.
 """
 import argparse
 import dataclasses
 import logging
 import os
-import selectors
+import select
 import signal
 import socket
 import sys
 import threading
+import time
+
+from sqlalchemy.exc import SQLAlchemyError
 
 import server_log_config
 
 from cli import port_number
-from constants import (ACCEPTED, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALL, BAD_REQUEST,
+from constants import (ACCEPTED, ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALL, BAD_REQUEST,
                        CONFLICT, CONTACTS, DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, DEL_CONTACT,
-                       GET_CONTACTS, GET_USERS, GONE, MAX_CONNECTIONS, MESSAGE, MSG, NOT_FOUND,
-                       OK, PRESENCE, QUIT, RESPONSE, SEND_TIMEOUT, TO, USER, USERS)
+                       GET_CONTACTS, GET_USERS, GONE, MAX_CONNECTIONS, MAX_PENDING_OUTPUT, MESSAGE,
+                       MSG, NOT_FOUND, OK, PRESENCE, QUIT, RESPONSE, SERVER_DB, SERVER_ERROR,
+                       SERVER_SETTINGS, TO, USER, USERS)
 from descriptors import Port
 from metaclasses import ServerVerifier
 from protocol import (MessageReader, ProtocolError, check_chat_message, check_contact_request,
-                      check_presence, make_chat_message, make_response, receive_messages,
-                      send_message)
+                      check_presence, encode_message, make_chat_message, make_response,
+                      receive_messages)
 from server_console import console_loop
 from server_settings import load_settings
 from server_storage import ServerStorage
@@ -36,15 +41,14 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(eq=False)
 class Client:
-    """One connected client: its socket, its unfinished input and, after presence, its name."""
+    """One connected client: its socket, its unfinished input, its unsent output and, after
+    presence, its name."""
 
     sock: socket.socket
     address: tuple
     reader: MessageReader = dataclasses.field(default_factory=MessageReader)
     name: str = None
-
-
-SETTINGS_FILE = 'server.ini'
+    outbox: bytearray = dataclasses.field(default_factory=bytearray)
 
 
 def parse_args(argv=None, saved=None):
@@ -56,8 +60,8 @@ def parse_args(argv=None, saved=None):
                         help=f'TCP port to listen on (default: {DEFAULT_PORT})')
     parser.add_argument('-a', '--address', default=saved.get('address', DEFAULT_LISTEN_ADDRESS),
                         help='address to listen on (default: every address)')
-    parser.add_argument('--db', default=saved.get('db', 'server.db'),
-                        help='SQLite database file (default: server.db in this directory)')
+    parser.add_argument('--db', default=saved.get('db', SERVER_DB),
+                        help=f'SQLite database file (default: {SERVER_DB} in this directory)')
     parser.add_argument('--no-gui', action='store_true',
                         help='run without the window (with a console when in a terminal)')
     return parser.parse_args(argv)
@@ -138,7 +142,7 @@ def handle_contacts(message, name, storage):
 
 
 class Server(metaclass=ServerVerifier):
-    """The chat server: a listening TCP socket and the clients its selector watches.
+    """The chat server: a listening TCP socket and its clients, served with ``select``.
 
     ``ServerVerifier`` checks the code of this class when it is created: it must use a
     TCP/IPv4 socket and may never call ``connect``. ``Port`` rejects a port out of range.
@@ -153,34 +157,46 @@ class Server(metaclass=ServerVerifier):
         self.message_counts = {}          # name: [sent, received], written once per loop turn
         self.on_change = None             # called when a user comes or goes (the window)
         self.listener = None
-        self.selector = selectors.DefaultSelector()
+        self.clients = {}           # each connected socket and its Client
         # ``stop`` may be called from another thread: a byte on this pair wakes the select.
         self.waker, self.wakeup = socket.socketpair()
-        self.selector.register(self.wakeup, selectors.EVENT_READ)
 
     def listen(self):
-        """Open the listening socket and watch it for new connections."""
+        """Open the listening socket."""
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((self.address, self.port))
         self.listener.listen(MAX_CONNECTIONS)
-        self.selector.register(self.listener, selectors.EVENT_READ)
         logger.info('Listening on %s:%s', self.address or '*', self.port)
 
     def connected_clients(self):
-        """Return every client the selector watches (the listening socket carries no client)."""
-        return [key.data for key in self.selector.get_map().values() if key.data is not None]
+        """Return every connected client."""
+        return list(self.clients.values())
 
     def serve_forever(self):
         """Serve every client from this one thread, until interrupted or stopped."""
+        resume_at = 0           # after a failed accept (see accept): when to accept again
         while True:
-            for key, _ in self.selector.select():
-                if key.fileobj is self.wakeup:
+            pause = resume_at - time.monotonic()
+            to_read = [self.wakeup, *self.clients]
+            if self.listener is not None and pause <= 0:
+                to_read.append(self.listener)
+            to_write = [sock for sock, client in self.clients.items() if client.outbox]
+            # Wait until a socket can be read (a new connection, for the listener) or can take
+            # more of a client's output; only those are touched, so no call blocks.
+            readable, writable, _ = select.select(to_read, to_write, [],
+                                                  pause if pause > 0 else None)
+            for sock in readable:
+                if sock is self.wakeup:
                     return
-                if key.fileobj is self.listener:
-                    self.accept()
-                else:
-                    self.read(key.data)
+                if sock is self.listener:
+                    if not self.accept():
+                        resume_at = time.monotonic() + ACCEPT_PAUSE
+                elif sock in self.clients:      # not dropped earlier in this turn
+                    self.read(self.clients[sock])
+            for sock in writable:
+                if sock in self.clients:
+                    self.write(self.clients[sock])
             self.save_message_counts()
 
     def stop(self):
@@ -191,25 +207,32 @@ class Server(metaclass=ServerVerifier):
         """Disconnect every client and stop listening."""
         for client in self.connected_clients():
             self.disconnect(client, 'server stopping')
-        self.selector.close()
         self.waker.close()
         self.wakeup.close()
         if self.listener is not None:
             self.listener.close()
 
     def accept(self):
-        """Take a new connection and watch it for input."""
-        sock, address = self.listener.accept()
-        # Reads happen only when select says data is there; the timeout bounds a send to a
-        # client that does not read, so that it cannot stall everyone else for long.
-        sock.settimeout(SEND_TIMEOUT)
-        self.selector.register(sock, selectors.EVENT_READ, Client(sock, address))
+        """Take a new connection and add it to the clients; return False if none could be taken."""
+        try:
+            sock, address = self.listener.accept()
+        except OSError as err:
+            # Out of file descriptors (EMFILE) the client stays in the backlog and select would
+            # report it again at once: the caller stops watching the listener for a moment.
+            logger.error('Cannot accept a connection (%s); trying again in %s s', err,
+                         ACCEPT_PAUSE)
+            return False
+        sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
+        self.clients[sock] = Client(sock, address)
         logger.info('%s: connected', address)
+        return True
 
     def read(self, client):
         """Read what ``client`` sent and answer every complete request in it."""
         try:
             items = receive_messages(client.sock, client.reader)
+        except BlockingIOError:
+            return          # nothing to read after all
         except OSError as err:
             self.disconnect(client, f'gone ({err})')
             return
@@ -220,10 +243,15 @@ class Server(metaclass=ServerVerifier):
                 continue
             logger.debug('%s: received %s', client.address, item)
             previous_name = client.name
-            response, deliveries = handle_message(item, client, self.connected_clients(),
-                                                  self.storage)
-            if item.get(ACTION) == PRESENCE and response[RESPONSE] == OK:
-                self.record_login(client, previous_name)
+            try:
+                response, deliveries = handle_message(item, client, self.connected_clients(),
+                                                      self.storage)
+                if item.get(ACTION) == PRESENCE and response[RESPONSE] == OK:
+                    self.record_login(client, previous_name)
+            except Exception:  # a bug or a failing database costs this answer, not the server
+                logger.exception('%s: cannot answer %s', client.address, item)
+                client.name = previous_name     # logged in only once the database knows it
+                response, deliveries = make_response(SERVER_ERROR, 'server error'), []
             if item.get(ACTION) == MSG and response[RESPONSE] == OK:
                 self.count_message(client.name, [recipient.name for recipient, _ in deliveries])
             self.send(client, response)
@@ -236,22 +264,41 @@ class Server(metaclass=ServerVerifier):
             self.disconnect(client, 'the stream cannot be read further')
 
     def send(self, client, message):
-        """Send ``message`` to ``client``; drop the client if it cannot take it."""
+        """Queue ``message`` for ``client`` and send what its socket takes now.
+
+        A client that does not read lets its outbox grow: past MAX_PENDING_OUTPUT it is
+        dropped, so that it costs the server bounded memory and stalls nobody.
+        """
         if client.sock.fileno() == -1:
             return          # already disconnected
+        client.outbox += encode_message(message)
+        self.write(client)
+        if len(client.outbox) > MAX_PENDING_OUTPUT:
+            self.disconnect(client, 'does not read what it is sent')
+
+    def write(self, client):
+        """Send as much of ``client``'s outbox as its socket takes without waiting."""
         try:
-            send_message(client.sock, message)
+            sent = client.sock.send(client.outbox)
+        except BlockingIOError:
+            return          # the socket's buffer is full: select tells when it has room
         except OSError as err:
             self.disconnect(client, f'cannot be sent to ({err})')
+            return
+        del client.outbox[:sent]
 
     def disconnect(self, client, reason):
-        """Stop watching ``client`` and close its connection."""
+        """Forget ``client`` and close its connection."""
         if client.sock.fileno() == -1:
             return          # already disconnected
-        self.selector.unregister(client.sock)
+        del self.clients[client.sock]
         client.sock.close()
         if client.name is not None:
-            self.storage.user_logout(client.name)
+            try:
+                self.storage.user_logout(client.name)
+            except SQLAlchemyError:
+                logger.exception('%s: the logout of %s is not stored', client.address,
+                                 client.name)
             self.notify()
         logger.info('%s: disconnected: %s', client.address, reason)
 
@@ -272,7 +319,10 @@ class Server(metaclass=ServerVerifier):
     def save_message_counts(self):
         """Write the counts of this loop turn in one transaction, not one per message."""
         if self.message_counts:
-            self.storage.add_message_counts(self.message_counts)
+            try:
+                self.storage.add_message_counts(self.message_counts)
+            except SQLAlchemyError:      # statistics: better lost than retried every turn
+                logger.exception('Message counts not stored: %s', self.message_counts)
             self.message_counts = {}
 
     def notify(self):
@@ -295,8 +345,9 @@ def stop_on_signals(server):
 
 def main(argv=None):
     """Serve clients until the window closes, ``exit``, Ctrl+C or SIGTERM."""
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     server_log_config.configure()
-    args = parse_args(argv, load_settings(SETTINGS_FILE))
+    args = parse_args(argv, load_settings(SERVER_SETTINGS))
     if not args.no_gui and not display_available():
         logger.critical('No display for the window: run with --no-gui')
         return 2
@@ -310,7 +361,7 @@ def main(argv=None):
         server.listen()
         if not args.no_gui:
             import server_gui  # pylint: disable=import-outside-toplevel  # PyQt5 only if shown
-            server_gui.run(server, SETTINGS_FILE)
+            server_gui.run(server, SERVER_SETTINGS)
         else:
             if sys.stdin.isatty():
                 threading.Thread(target=console_loop, daemon=True,

@@ -3,11 +3,12 @@
 Run: ``python client.py 127.0.0.1 7777 -n alice`` (the port defaults to 7777). Type a line to
 send it to everyone, ``@bob text`` to send it to bob alone, ``/quit`` (or Ctrl+D) to leave;
 ``/help`` lists the contact and history commands. Contacts and history are kept in
-``client_<name>.db`` in the working directory (``--db``).
+``client_<folder>_<name>.db`` in the working directory (``--db``).
 """
 import argparse
 import collections
 import logging
+import os
 import socket
 import sys
 import threading
@@ -16,7 +17,7 @@ import client_log_config
 
 from cli import port_number
 from client_storage import ClientStorage
-from constants import (ACCEPTED, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALERT, ALL,
+from constants import (ACCEPTED, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALERT, ALL, CLIENT_DB,
                        CONNECTION_TIMEOUT, CONTACTS, DEFAULT_PORT, DEL_CONTACT, ERROR, FROM,
                        GET_CONTACTS, GET_USERS, MESSAGE, MSG, OK, PRESENCE, RESPONSE, STATUS, TO,
                        USER, USER_ID, USERS)
@@ -45,8 +46,8 @@ def parse_args(argv=None):
     parser.add_argument('port', nargs='?', type=port_number, default=DEFAULT_PORT,
                         help=f'server port (default: {DEFAULT_PORT})')
     parser.add_argument('-n', '--name', help='account name (asked for when not given)')
-    parser.add_argument('--db', help='database of contacts and history '
-                                     '(default: client_NAME.db in this directory)')
+    parser.add_argument('--db', help='database of contacts and history (default: '
+                                     f'{CLIENT_DB.format(name="NAME")} in this directory)')
     return parser.parse_args(argv)
 
 
@@ -125,6 +126,7 @@ class ChatClient(metaclass=ClientVerifier):
         self.inbox = None
         # Requests awaiting their response: the server answers each one, in order.
         self.requests = collections.deque()
+        self.sending = threading.Lock()     # see send
 
     def connect(self, address, port):
         """Open the TCP connection to the server."""
@@ -142,9 +144,15 @@ class ChatClient(metaclass=ClientVerifier):
         return response
 
     def send(self, request):
-        """Send a request; its response will be matched to it in ``receive_loop``."""
-        self.requests.append(request)
-        send_message(self.sock, request)
+        """Send a request; its response will be matched to it in ``receive_loop``.
+
+        The window's thread and the network thread both send (the latter asks for the users
+        when someone comes or goes): a request is queued and written in one step, so that the
+        queue keeps the order of the wire.
+        """
+        with self.sending:
+            self.requests.append(request)
+            send_message(self.sock, request)
 
     def handle_response(self, request, response):
         """Act on the response to ``request``: store lists, contacts and sent messages."""
@@ -193,8 +201,11 @@ class ChatClient(metaclass=ClientVerifier):
         """The stored conversation with ``peer`` changed."""
 
     def show_history(self, peer):
-        """Print the kept messages, all or those with ``peer``."""
-        for when, sender, to, text in self.storage.history(peer):
+        """Print the kept messages, all or those with ``peer``: ``sender -> recipient: text``."""
+        for when, sender, other, text in self.storage.history(peer):
+            # ``other`` is the other side of the conversation, not the recipient: the one this
+            # user wrote to, or, for a message this user received, its sender (or #all).
+            to = other if sender == self.name or other == ALL else self.name
             print(f'{when:%Y-%m-%d %H:%M} {sender} -> {to}: {text}')
 
     def receive_loop(self):
@@ -256,9 +267,10 @@ def run_threads(*targets):
 def main(argv=None):
     """Introduce ourselves, then send and receive at once; exit 0 unless something failed."""
     args = parse_args(argv)
+    os.umask(0o077)         # the log and every file made after it: for their owner's eyes only
     client_log_config.configure()
     name = args.name or input('Your name: ').strip()
-    client = ChatClient(name, ClientStorage(f'sqlite:///{args.db or f"client_{name}.db"}'))
+    client = ChatClient(name, ClientStorage(f'sqlite:///{args.db or CLIENT_DB.format(name=name)}'))
     try:
         client.connect(args.address, args.port)
         logger.info('Connected to %s:%s as %s', args.address, args.port, client.name)

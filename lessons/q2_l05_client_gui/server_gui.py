@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, Q
                              QFormLayout, QHBoxLayout, QLineEdit, QMainWindow, QMessageBox,
                              QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
+from constants import SERVER_DB
 from descriptors import MAX_PORT, MIN_PORT
 from server_settings import load_settings, save_settings
 
@@ -100,7 +101,7 @@ class SettingsDialog(QDialog):
         self.settings_path = settings_path
         saved = load_settings(settings_path)
         self.setWindowTitle('Settings')
-        self.db = QLineEdit(saved.get('db', 'server.db'))
+        self.db = QLineEdit(saved.get('db', SERVER_DB))
         browse = QPushButton('Browse...')
         browse.clicked.connect(self.choose_db)
         db_row = QWidget()

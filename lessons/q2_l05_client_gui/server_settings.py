@@ -1,4 +1,5 @@
-"""The server's settings file (``server.ini``): what the settings window saves for next time."""
+"""The server's settings file (``server_<folder>.ini``): what the settings window saves for
+next time."""
 import configparser
 
 SECTION = 'server'

@@ -5,6 +5,7 @@ Run: ``python client_gui.py`` (``--help`` for the options). All socket work happ
 window's thread.
 """
 import argparse
+import os
 import sys
 
 from PyQt5.QtCore import QObject, Qt, QThread, pyqtSignal
@@ -14,8 +15,8 @@ from PyQt5.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox,
 
 from client import ChatClient, describe_response
 from client_storage import ClientStorage
-from constants import (ADD_CONTACT, ALL, DEFAULT_PORT, DEL_CONTACT, GET_CONTACTS, GET_USERS,
-                       OK, RESPONSE)
+from constants import (ADD_CONTACT, ALL, CLIENT_DB, DEFAULT_PORT, DEL_CONTACT, GET_CONTACTS,
+                       GET_USERS, OK, RESPONSE)
 from descriptors import MAX_PORT, MIN_PORT
 from protocol import ProtocolError, make_chat_message, make_quit, make_request
 
@@ -265,7 +266,7 @@ def start_session(name, password, address, port, db_path=None):
     Return ``(window, thread)``. Connect to ``window.client.signals`` first (show the window
     on ``logged_in``), then start the thread: a signal emitted before is lost.
     """
-    storage = ClientStorage(f'sqlite:///{db_path or f"client_{name}.db"}')
+    storage = ClientStorage(f'sqlite:///{db_path or CLIENT_DB.format(name=name)}')
     client = QtChatClient(name, storage)
     window = ClientWindow(client)
     thread = NetworkThread(client, password, address, port)
@@ -280,14 +281,15 @@ def parse_args(argv=None):
     parser.add_argument('port', nargs='?', type=int, default=DEFAULT_PORT,
                         help=f'server port (default: {DEFAULT_PORT})')
     parser.add_argument('-n', '--name', default='', help='account name')
-    parser.add_argument('--db', help='database of contacts and history '
-                                     '(default: client_NAME.db in this directory)')
+    parser.add_argument('--db', help='database of contacts and history (default: '
+                                     f'{CLIENT_DB.format(name="NAME")} in this directory)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     """Ask for the login, then show the window until it is closed."""
     args = parse_args(argv)
+    os.umask(0o077)         # every file made from here on: for their owner's eyes only
     app = QApplication(sys.argv[:1])
     login = LoginDialog(args.name, args.address, args.port)
     if not login.exec_():

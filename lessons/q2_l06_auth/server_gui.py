@@ -14,6 +14,7 @@ from PyQt5.QtWidgets import (QAction, QApplication, QDialog, QDialogButtonBox, Q
                              QMessageBox, QPushButton, QSpinBox, QTableView, QVBoxLayout,
                              QWidget)
 
+from constants import SERVER_DB
 from descriptors import MAX_PORT, MIN_PORT
 from protocol import ProtocolError, check_account_name
 from server_settings import load_settings, save_settings
@@ -147,7 +148,7 @@ class SettingsDialog(QDialog):
         self.settings_path = settings_path
         saved = load_settings(settings_path)
         self.setWindowTitle('Settings')
-        self.db = QLineEdit(saved.get('db', 'server.db'))
+        self.db = QLineEdit(saved.get('db', SERVER_DB))
         browse = QPushButton('Browse...')
         browse.clicked.connect(self.choose_db)
         db_row = QWidget()

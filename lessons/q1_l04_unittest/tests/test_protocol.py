@@ -35,6 +35,21 @@ class TestEncoding(unittest.TestCase):
             with self.subTest(data=data), self.assertRaises(ProtocolError):
                 decode_message(data)
 
+    def test_decode_rejects_lone_surrogates(self):
+        # Valid JSON escapes, but no UTF-8: nothing could send them on.
+        for data in (b'{"message": "\\ud800"}', b'{"\\udfff": 1}'):
+            with self.subTest(data=data), self.assertRaises(ProtocolError):
+                decode_message(data)
+
+    def test_decode_accepts_a_surrogate_pair(self):
+        self.assertEqual(decode_message(b'{"message": "\\ud83d\\ude00"}'),
+                         {'message': '\U0001f600'})
+
+    def test_decode_rejects_numbers_out_of_range(self):
+        for data in (b'{"time": 1e999}', b'{"time": -Infinity}', b'{"time": NaN}'):
+            with self.subTest(data=data), self.assertRaises(ProtocolError):
+                decode_message(data)
+
     def test_decode_rejects_oversized_data(self):
         with self.assertRaises(ProtocolError):
             decode_message(b' ' * (MAX_PACKAGE_LENGTH + 1))

@@ -1,9 +1,14 @@
 """Tests of server.py: answers, serving one client, the command line."""
+import errno
+import io
 import unittest
+from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
 
+from constants import ACCEPT_PAUSE
 from fakes import FakeSocket
 from protocol import decode_message, encode_message, make_presence
-from server import handle_message, parse_args, serve_client
+from server import accept_client, handle_message, parse_args, serve_client
 
 
 class TestHandleMessage(unittest.TestCase):
@@ -39,6 +44,23 @@ class TestServeClient(unittest.TestCase):
 
     def test_silent_client_gets_nothing(self):
         self.assertEqual(self.serve(b''), b'')
+
+    def test_fault_gets_500(self):
+        with mock.patch('server.handle_message', side_effect=RuntimeError('a bug')), \
+                redirect_stderr(io.StringIO()) as err:
+            sent = self.serve(encode_message(make_presence('alice')))
+        self.assertEqual(decode_message(sent)['response'], 500)
+        self.assertIn('RuntimeError: a bug', err.getvalue())
+
+
+class TestAcceptClient(unittest.TestCase):
+    def test_out_of_descriptors_waits_and_tries_again(self):
+        listener = mock.Mock()
+        listener.accept.side_effect = [OSError(errno.EMFILE, 'Too many open files'),
+                                       ('sock', 'address')]
+        with mock.patch('server.time.sleep') as sleep, redirect_stdout(io.StringIO()):
+            self.assertEqual(accept_client(listener), ('sock', 'address'))
+        sleep.assert_called_once_with(ACCEPT_PAUSE)
 
 
 class TestParseArgs(unittest.TestCase):

@@ -1,9 +1,12 @@
 """Tests of server.py: answers, serving one client, the command line."""
+import errno
 import unittest
+from unittest import mock
 
+from constants import ACCEPT_PAUSE
 from fakes import FakeSocket
 from protocol import decode_message, encode_message, make_presence
-from server import handle_message, parse_args, serve_client
+from server import accept_client, handle_message, parse_args, serve_client
 
 
 class TestHandleMessage(unittest.TestCase):
@@ -44,6 +47,23 @@ class TestServeClient(unittest.TestCase):
         with self.assertLogs('server', 'WARNING') as logs:
             self.serve(b'garbage')
         self.assertIn('bad request', logs.output[0])
+
+    def test_fault_gets_500_and_is_logged(self):
+        with mock.patch('server.handle_message', side_effect=RuntimeError('a bug')), \
+                self.assertLogs('server', 'ERROR') as logs:
+            sent = self.serve(encode_message(make_presence('alice')))
+        self.assertEqual(decode_message(sent)['response'], 500)
+        self.assertIn('RuntimeError: a bug', logs.output[0])
+
+
+class TestAcceptClient(unittest.TestCase):
+    def test_out_of_descriptors_waits_and_tries_again(self):
+        listener = mock.Mock()
+        listener.accept.side_effect = [OSError(errno.EMFILE, 'Too many open files'),
+                                       ('sock', 'address')]
+        with mock.patch('server.time.sleep') as sleep, self.assertLogs('server', 'ERROR'):
+            self.assertEqual(accept_client(listener), ('sock', 'address'))
+        sleep.assert_called_once_with(ACCEPT_PAUSE)
 
 
 class TestParseArgs(unittest.TestCase):

@@ -1,10 +1,11 @@
 """Tests of server.py: decisions without a network, then the loop's pieces on socket pairs."""
-import selectors
+import errno
 import socket
 import unittest
+from unittest import mock
 
 from protocol import MessageReader, encode_message, make_chat_message, make_presence
-from server import Client, connected_clients, disconnect, handle_message, parse_args, read
+from server import Client, accept, disconnect, handle_message, parse_args, read, send
 
 
 def client(name=None):
@@ -58,49 +59,72 @@ class TestSelectLoop(unittest.TestCase):
     """``read`` and ``disconnect`` on real sockets: each test owns a socket pair per client."""
 
     def setUp(self):
-        self.selector = selectors.DefaultSelector()
-        self.addCleanup(self.selector.close)
+        self.clients = {}
 
     def connect(self, name=None):
         server_end, client_end = socket.socketpair()
+        server_end.setblocking(False)
         client_end.settimeout(5)
         self.addCleanup(client_end.close)
         self.addCleanup(server_end.close)
-        peer = Client(server_end, ('local', len(self.selector.get_map())), MessageReader(), name)
-        self.selector.register(server_end, selectors.EVENT_READ, peer)
+        peer = Client(server_end, ('local', len(self.clients)), MessageReader(), name)
+        self.clients[server_end] = peer
         return peer, client_end
 
     def test_request_is_answered(self):
         peer, remote = self.connect()
         remote.sendall(encode_message(make_presence('alice')))
-        read(self.selector, peer)
+        read(self.clients, peer)
         self.assertIn(b'"response": 200', remote.recv(4096))
 
     def test_chat_message_is_relayed(self):
         alice, alice_remote = self.connect('alice')
         _, bob_remote = self.connect('bob')
         alice_remote.sendall(encode_message(make_chat_message('alice', '#all', 'hi')))
-        read(self.selector, alice)
+        read(self.clients, alice)
         self.assertIn(b'"message": "hi"', bob_remote.recv(4096))
 
     def test_closed_connection_is_dropped(self):
         peer, remote = self.connect()
         remote.close()
-        read(self.selector, peer)
-        self.assertEqual(connected_clients(self.selector), [])
+        read(self.clients, peer)
+        self.assertEqual(self.clients, {})
 
     def test_endless_message_drops_the_client(self):
         peer, remote = self.connect()
         peer.reader = MessageReader(limit=100)
         remote.sendall(b'{"a": "' + b'x' * 200)
-        read(self.selector, peer)
-        self.assertEqual(connected_clients(self.selector), [])
+        read(self.clients, peer)
+        self.assertEqual(self.clients, {})
+
+    def test_client_that_never_reads_is_dropped(self):
+        peer, _ = self.connect('bob')
+        message = make_chat_message('alice', '#all', 'x' * 400)
+        for _ in range(10_000):     # 5 MB: more than the socket's buffers and the outbox hold
+            send(self.clients, peer, message)
+        self.assertEqual(self.clients, {})
 
     def test_disconnect_twice_is_harmless(self):
         peer, _ = self.connect()
-        disconnect(self.selector, peer, 'test')
-        disconnect(self.selector, peer, 'test again')
-        self.assertEqual(connected_clients(self.selector), [])
+        disconnect(self.clients, peer, 'test')
+        disconnect(self.clients, peer, 'test again')
+        self.assertEqual(self.clients, {})
+
+    def test_fault_gets_500_and_is_logged(self):
+        peer, remote = self.connect()
+        remote.sendall(encode_message(make_presence('alice')))
+        with mock.patch('server.handle_message', side_effect=RuntimeError('a bug')), \
+                self.assertLogs('server', 'ERROR') as logs:
+            read(self.clients, peer)
+        self.assertIn(b'"response": 500', remote.recv(4096))
+        self.assertIn('RuntimeError: a bug', logs.output[0])
+
+    def test_accept_out_of_descriptors_takes_nothing(self):
+        listener = mock.Mock()
+        listener.accept.side_effect = OSError(errno.EMFILE, 'Too many open files')
+        with self.assertLogs('server', 'ERROR'):
+            self.assertFalse(accept(self.clients, listener))
+        self.assertEqual(self.clients, {})
 
 
 class TestParseArgs(unittest.TestCase):

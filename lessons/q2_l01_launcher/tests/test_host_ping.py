@@ -1,14 +1,29 @@
-"""Tests of host_ping.py: real pings on loopback addresses, and the rest without a network."""
+"""Tests of host_ping.py: pings of loopback addresses, and the rest without a network.
+
+``host_ping`` runs the system ``ping``, which a machine may lack. So the tests that ping put a
+stand-in ``ping`` first on the PATH, a small Python script that answers for a few loopback
+addresses and localhost; only ``TestRealPing`` runs the real command, where it is installed.
+"""
 import contextlib
 import io
 import ipaddress
+import os
+import shutil
+import sys
+import tempfile
 import unittest
+from pathlib import Path
 from unittest import mock
 
 import host_ping
 from host_ping import address_range, host_ping as ping_hosts, host_range_ping, host_range_ping_tab
 
 LOOPBACK = ipaddress.ip_address('127.0.0.1')
+# The stand-in: `ping ... HOST` answers (exits 0) for these hosts only.
+STAND_IN = '''#!{python}
+import sys
+sys.exit(0 if sys.argv[-1] in ('127.0.0.1', '127.0.0.2', '127.0.0.3', 'localhost') else 1)
+'''
 
 
 def quietly(function, *args, **kwargs):
@@ -19,8 +34,25 @@ def quietly(function, *args, **kwargs):
     return result, out.getvalue()
 
 
-class TestRealPing(unittest.TestCase):
-    """Loopback addresses answer on any machine with ping installed."""
+class StandInPing(unittest.TestCase):
+    """Each test finds the stand-in ``ping`` first on the PATH."""
+
+    def setUp(self):
+        if os.name == 'nt':
+            self.skipTest('the stand-in ping is a POSIX script (Windows always has ping)')
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        script = Path(folder.name) / 'ping'
+        script.write_text(STAND_IN.format(python=sys.executable), encoding='utf-8')
+        script.chmod(0o755)
+        path = folder.name + os.pathsep + os.environ.get('PATH', '')
+        patcher = mock.patch.dict(os.environ, {'PATH': path})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+
+class TestPing(StandInPing):
+    """host_ping runs ``ping`` once per host and reads its exit status."""
 
     def test_loopback_range_is_reachable(self):
         results, printed = quietly(host_range_ping, '127.0.0.1', 3)
@@ -31,11 +63,27 @@ class TestRealPing(unittest.TestCase):
         results, _ = quietly(ping_hosts, ['localhost'])
         self.assertEqual(results, [('localhost', True)])
 
+    def test_host_that_does_not_answer_is_unreachable(self):
+        results, printed = quietly(host_range_ping, '127.0.0.3', 2)
+        self.assertEqual(results, [(LOOPBACK + 2, True), (LOOPBACK + 3, False)])
+        self.assertIn('127.0.0.4: unreachable', printed)
 
-class TestWithoutNetwork(unittest.TestCase):
+
+class TestRealPing(unittest.TestCase):
+    """The system ping, where it is installed: loopback always answers it."""
+
+    @unittest.skipUnless(shutil.which('ping'), 'the system ping command is not installed '
+                         '(on Debian: apt-get install iputils-ping; .ci/run installs it)')
+    def test_loopback_answers_the_system_ping(self):
+        results, _ = quietly(ping_hosts, ['127.0.0.1'])
+        self.assertEqual(results, [(LOOPBACK, True)])
+
+
+class TestWithoutNetwork(StandInPing):
     """``is_reachable`` replaced: 127.0.0.2 is made to look unreachable."""
 
     def setUp(self):
+        super().setUp()
         patcher = mock.patch.object(host_ping, 'is_reachable',
                                     lambda host, timeout: str(host) != '127.0.0.2')
         patcher.start()

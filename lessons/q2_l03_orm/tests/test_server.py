@@ -1,17 +1,27 @@
 """Tests of server.py: decisions without a network, then the loop's pieces on socket pairs."""
-import selectors
+import errno
 import signal
 import socket
+import sqlite3
 import threading
 import unittest
+from pathlib import Path
+from unittest import mock
+
+from sqlalchemy.exc import OperationalError
 
 from protocol import (MessageReader, encode_message, make_chat_message, make_presence,
                       make_quit)
 from server import Client, Server, handle_message, parse_args, stop_on_signals
 from server_storage import ServerStorage
 
+# What SQLite says when the disk is full.
+DISK_FULL = OperationalError('INSERT', {}, sqlite3.OperationalError('database or disk is full'))
+
 
 NOBODY = frozenset()     # no known users
+# The database a server opens by default is named after its stage's folder.
+STAGE_DB = f'server_{Path(__file__).resolve().parents[1].name}.db'
 
 
 def client(name=None):
@@ -90,16 +100,16 @@ class TestServer(unittest.TestCase):
 
     def setUp(self):
         self.server = Server('127.0.0.1', 7777, ServerStorage('sqlite://'))
-        self.selector = self.server.selector
         self.addCleanup(self.server.close)
 
     def connect(self, name=None):
         server_end, client_end = socket.socketpair()
+        server_end.setblocking(False)
         client_end.settimeout(5)
         self.addCleanup(client_end.close)
         self.addCleanup(server_end.close)
-        peer = Client(server_end, ('local', len(self.selector.get_map())), MessageReader(), name)
-        self.selector.register(server_end, selectors.EVENT_READ, peer)
+        peer = Client(server_end, ('local', len(self.server.clients)), MessageReader(), name)
+        self.server.clients[server_end] = peer
         return peer, client_end
 
     def test_request_is_answered(self):
@@ -172,10 +182,49 @@ class TestServer(unittest.TestCase):
         with self.assertRaises(ValueError):
             Server('127.0.0.1', 80, ServerStorage('sqlite://'))
 
+    def test_client_that_never_reads_is_dropped(self):
+        peer, _ = self.connect('bob')
+        message = make_chat_message('alice', '#all', 'x' * 400)
+        for _ in range(10_000):     # 5 MB: more than the socket's buffers and the outbox hold
+            self.server.send(peer, message)
+        self.assertEqual(self.server.connected_clients(), [])
+
     def test_disconnect_twice_is_harmless(self):
         peer, _ = self.connect()
         self.server.disconnect(peer, 'test')
         self.server.disconnect(peer, 'test again')
+        self.assertEqual(self.server.connected_clients(), [])
+
+    def test_fault_gets_500_and_is_logged(self):
+        peer, remote = self.connect()
+        remote.sendall(encode_message(make_presence('alice')))
+        with mock.patch('server.handle_message', side_effect=RuntimeError('a bug')), \
+                self.assertLogs('server', 'ERROR') as logs:
+            self.server.read(peer)
+        self.assertIn(b'"response": 500', remote.recv(4096))
+        self.assertIn('RuntimeError: a bug', logs.output[0])
+
+    def test_storage_error_at_login_gets_500_and_no_login(self):
+        peer, remote = self.connect()
+        remote.sendall(encode_message(make_presence('alice')))
+        with mock.patch.object(self.server.storage, 'user_login', side_effect=DISK_FULL), \
+                self.assertLogs('server', 'ERROR'):
+            self.server.read(peer)
+        self.assertIn(b'"response": 500', remote.recv(4096))
+        self.assertIsNone(peer.name)
+
+    def test_storage_error_at_logout_is_logged_and_the_client_dropped(self):
+        peer, _ = self.connect('alice')
+        with mock.patch.object(self.server.storage, 'user_logout', side_effect=DISK_FULL), \
+                self.assertLogs('server', 'ERROR'):
+            self.server.disconnect(peer, 'test')
+        self.assertEqual(self.server.connected_clients(), [])
+
+    def test_accept_out_of_descriptors_takes_nothing(self):
+        self.server.listener = mock.Mock()
+        self.server.listener.accept.side_effect = OSError(errno.EMFILE, 'Too many open files')
+        with self.assertLogs('server', 'ERROR'):
+            self.assertFalse(self.server.accept())
         self.assertEqual(self.server.connected_clients(), [])
 
 
@@ -189,7 +238,7 @@ def free_port():
 class TestParseArgs(unittest.TestCase):
     def test_defaults(self):
         args = parse_args([])
-        self.assertEqual((args.port, args.address, args.db), (7777, '', 'server.db'))
+        self.assertEqual((args.port, args.address, args.db), (7777, '', STAGE_DB))
 
     def test_port_and_address(self):
         args = parse_args(['-p', '8888', '-a', '127.0.0.1'])

@@ -132,6 +132,19 @@ class TestInbox(unittest.TestCase):
         self.assertEqual([row[1:] for row in self.client.storage.history()],
                          [('bob', 'bob', 'psst'), ('carol', '#all', 'hi all')])
 
+    def test_history_shows_who_wrote_to_whom(self):
+        storage = self.client.storage
+        storage.save_message('bob', 'alice', True, 'hi bob')        # alice wrote to bob
+        storage.save_message('bob', 'bob', False, 'psst')           # bob wrote to alice
+        storage.save_message('#all', 'carol', False, 'hi all')
+        storage.save_message('alice', 'alice', True, 'note to self')
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.show_history(None)
+        self.assertEqual([line.split(' ', 2)[2] for line in out.getvalue().splitlines()],
+                         ['alice -> bob: hi bob', 'bob -> alice: psst', 'carol -> #all: hi all',
+                          'alice -> alice: note to self'])
+
     def test_receive_loop_prints_messages_and_refusals_until_closed(self):
         self.server.sendall(encode_message(make_chat_message('bob', '#all', 'hi')) +
                             encode_message(make_response(200, 'OK')) +

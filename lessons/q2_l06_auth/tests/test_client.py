@@ -7,6 +7,8 @@ import unittest
 
 from unittest import mock
 
+import client
+
 from client import (ChatClient, Inbox, describe_message, describe_response, main, parse_args,
                     parse_command, run_threads)
 from client_storage import ClientStorage
@@ -152,6 +154,47 @@ class TestInbox(unittest.TestCase):
             self.client.receive_loop()
         self.assertEqual([row[1:] for row in self.client.storage.history()],
                          [('bob', 'bob', 'psst'), ('carol', '#all', 'hi all')])
+
+    def test_requests_from_two_threads_keep_the_order_of_the_wire(self):
+        # The window's thread sends add_contact; the network thread get_users meanwhile.
+        first_inside, second_sent, go = threading.Event(), threading.Event(), threading.Event()
+        real_send = client.send_message
+
+        def slow_first(sock, message):
+            if message['action'] == 'add_contact':
+                first_inside.set()
+                go.wait(5)
+            real_send(sock, message)
+            if message['action'] == 'get_users':
+                second_sent.set()
+
+        with mock.patch.object(client, 'send_message', slow_first):
+            first = threading.Thread(target=self.client.send,
+                                     args=(make_request('add_contact', 'bob'),))
+            first.start()
+            self.assertTrue(first_inside.wait(5))
+            second = threading.Thread(target=self.client.send, args=(make_request('get_users'),))
+            second.start()
+            second_sent.wait(0.5)     # sent at once only if nothing holds it back (the bug)
+            go.set()
+            first.join(5)
+            second.join(5)
+        self.sock.close()
+        wire = [m['action'] for m in MessageReader().feed(self.server.recv(4096))]
+        self.assertEqual(wire, [request['action'] for request in self.client.requests])
+
+    def test_history_shows_who_wrote_to_whom(self):
+        storage = self.client.storage
+        storage.save_message('bob', 'alice', True, 'hi bob')        # alice wrote to bob
+        storage.save_message('bob', 'bob', False, 'psst')           # bob wrote to alice
+        storage.save_message('#all', 'carol', False, 'hi all')
+        storage.save_message('alice', 'alice', True, 'note to self')
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.show_history(None)
+        self.assertEqual([line.split(' ', 2)[2] for line in out.getvalue().splitlines()],
+                         ['alice -> bob: hi bob', 'bob -> alice: psst', 'carol -> #all: hi all',
+                          'alice -> alice: note to self'])
 
     def test_receive_loop_prints_messages_and_refusals_until_closed(self):
         self.server.sendall(encode_message(make_chat_message('bob', '#all', 'hi')) +

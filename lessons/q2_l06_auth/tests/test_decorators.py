@@ -2,8 +2,8 @@
 import logging
 import unittest
 
-from decorators import log
-from protocol import make_response
+from decorators import hide_secrets, log
+from protocol import decode_message, encode_message, make_authenticate, make_response
 
 
 @log
@@ -40,6 +40,21 @@ class TestLog(unittest.TestCase):
             # assertNoLogs lowers the level to DEBUG; raise it again inside the block.
             logging.getLogger('decorators').setLevel(logging.INFO)
             add(1)
+
+    def test_login_secrets_are_hidden(self):
+        salt, nonce, proof = 'aa' * 16, 'bb' * 32, 'cc' * 32
+        with self.assertLogs('decorators', 'DEBUG') as logs:
+            encode_message({'response': 101, 'salt': salt, 'iterations': 1000, 'nonce': nonce})
+            decode_message(encode_message(make_authenticate('alice', proof)))
+        text = '\n'.join(logs.output)
+        for secret in (salt, nonce, proof):
+            self.assertNotIn(secret, text)
+        self.assertIn("'salt': '***'", text)
+        self.assertIn("make_authenticate('alice', '***')", text)
+
+    def test_hide_secrets_in_json_bytes(self):
+        self.assertEqual(hide_secrets(b'{"proof": "a\\"b", "user": {"account_name": "x"}}'),
+                         b'{"proof": "***", "user": {"account_name": "x"}}')
 
 
 if __name__ == '__main__':

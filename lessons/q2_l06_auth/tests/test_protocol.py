@@ -6,7 +6,7 @@ from constants import MAX_PACKAGE_LENGTH
 from fakes import FakeSocket
 from protocol import (MessageReader, ProtocolError, check_account_name, check_chat_message,
                       check_field, check_presence, check_response, decode_message,
-                      encode_message, find_object_end, make_chat_message, make_presence,
+                      encode_message, make_chat_message, make_presence,
                       make_response, receive_messages, send_message)
 
 
@@ -36,6 +36,21 @@ class TestEncoding(unittest.TestCase):
             with self.subTest(data=data), self.assertRaises(ProtocolError):
                 decode_message(data)
 
+    def test_decode_rejects_lone_surrogates(self):
+        # Valid JSON escapes, but no UTF-8: nothing could send them on.
+        for data in (b'{"message": "\\ud800"}', b'{"\\udfff": 1}'):
+            with self.subTest(data=data), self.assertRaises(ProtocolError):
+                decode_message(data)
+
+    def test_decode_accepts_a_surrogate_pair(self):
+        self.assertEqual(decode_message(b'{"message": "\\ud83d\\ude00"}'),
+                         {'message': '\U0001f600'})
+
+    def test_decode_rejects_numbers_out_of_range(self):
+        for data in (b'{"time": 1e999}', b'{"time": -Infinity}', b'{"time": NaN}'):
+            with self.subTest(data=data), self.assertRaises(ProtocolError):
+                decode_message(data)
+
     def test_decode_rejects_oversized_data(self):
         with self.assertRaises(ProtocolError):
             decode_message(b' ' * (MAX_PACKAGE_LENGTH + 1))
@@ -55,18 +70,6 @@ class TestSocketHelpers(unittest.TestCase):
     def test_receive_messages_on_closed_connection(self):
         with self.assertRaises(ConnectionError):
             receive_messages(FakeSocket(b''), MessageReader())
-
-
-class TestFindObjectEnd(unittest.TestCase):
-    def test_whole_object(self):
-        self.assertEqual(find_object_end(b'{"a": {"b": 1}} tail'), 15)
-
-    def test_cut_off_object(self):
-        self.assertEqual(find_object_end(b'{"a": {"b": 1}'), -1)
-
-    def test_braces_and_escaped_quotes_inside_strings(self):
-        data = b'{"a": "}{\\"}"}'
-        self.assertEqual(find_object_end(data), len(data))
 
 
 class TestMessageReader(unittest.TestCase):
@@ -89,8 +92,16 @@ class TestMessageReader(unittest.TestCase):
         self.assertIsInstance(items[0], ProtocolError)
         self.assertEqual(items[1:], [{'n': 1}])
 
-    def test_invalid_object_is_an_error_and_skipped(self):
-        items = MessageReader().feed(b'{"n": oops}{"n": 2}')
+    def test_braces_and_escaped_quotes_inside_strings(self):
+        self.assertEqual(MessageReader().feed(b'{"a": "}{\\"}"}'), [{'a': '}{"}'}])
+
+    def test_invalid_object_is_an_error_and_skipped_to_its_newline(self):
+        items = MessageReader().feed(b'{"n": oops}\n{"n": 2}')
+        self.assertIsInstance(items[0], ProtocolError)
+        self.assertEqual(items[1:], [{'n': 2}])
+
+    def test_invalid_utf8_line_is_an_error_and_skipped(self):
+        items = MessageReader().feed(b'{"n": "\xff"}\n{"n": 2}')
         self.assertIsInstance(items[0], ProtocolError)
         self.assertEqual(items[1:], [{'n': 2}])
 
