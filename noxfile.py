@@ -1,15 +1,16 @@
 """Sessions of the course monorepo.
 
 ``nox -s tests`` tests every stage (one session per stage: ``nox -s "tests(q1_l03_jim)"``);
-``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds;
+``nox -s diff -- q1_l07_select q1_l08_threads`` shows what one lesson adds (``--code``,
+``--stat``);
+``nox -s check -- PATH [--as STAGE]`` runs the black-box suite against a student's own server;
+``nox -s fuzz`` fuzzes every server with 20,000 examples (``nox -s "fuzz(q2_l06_auth)"``);
 ``nox -s screenshots`` redraws the PNGs of every window that the GUI stages' READMEs show;
 ``nox -s bench`` prints the performance figures of final/.
 """
 from __future__ import annotations
 
-import difflib
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -17,9 +18,13 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-# The manifests' reader, stages.py, lives in tests/: it is imported once tests/ is on the path.
-sys.path.insert(0, str(ROOT / 'tests'))
-from stages import LESSONS, load_stages  # noqa: E402  pylint: disable=wrong-import-position
+# The manifests' reader, stages.py, lives in tests/, the stage diff in tools/: each is imported
+# once its folder is on the path.
+sys.path[:0] = [str(ROOT / 'tests'), str(ROOT / 'tools')]
+# pylint: disable-next=wrong-import-position
+from stages import LESSONS, load_stages  # noqa: E402
+import stagediff  # noqa: E402  pylint: disable=wrong-import-position
+from checkreport import check_arguments  # noqa: E402  pylint: disable=wrong-import-position
 
 nox.options.default_venv_backend = 'uv|virtualenv'
 nox.options.sessions = ['tests']
@@ -32,42 +37,82 @@ FINAL = [f'final/{name}' for name in ('protocol', 'server', 'client')
 GUI_STAGES = [name for name in STAGES if (LESSONS / name / 'screenshots.py').exists()]
 DOCS = ROOT / 'final' / 'docs'
 # What pylint checks: the code of final/ and the black-box suite (lessons keep the course's style).
-LINTED = ['noxfile.py', 'tests', 'final/tests', 'final/docs', 'final/freeze',
+LINTED = ['noxfile.py', 'tests', 'tools', 'final/tests', 'final/docs', 'final/freeze',
           *[str(path.relative_to(ROOT)) for part in ('src', 'tests', 'bench')
             for path in sorted(ROOT.glob(f'final/*/{part}'))]]
 BUILD = ROOT / 'build'          # everything sessions make: docs, dist, frozen executables
 DIST = BUILD / 'dist'           # wheels and sdists of final/ (nox -s build)
 FROZEN = BUILD / 'frozen'       # cx_Freeze executables (nox -s freeze)
 # What `nox -s tests` checks besides the stages (see tests()).
-CHECKS = ['final', 'docs', 'lint', 'packaging']
-# Files a stage diff never shows.
-DIFF_IGNORED = {'__pycache__', '.pytest_cache', 'screenshots'}
+CHECKS = ['final', 'docs', 'lint', 'packaging', 'tools']
+# Tests that start a server each and mostly wait for it run on every core (pytest-xdist):
+# the black-box suite, final/server's, and a stage's own where its manifest asks ([tests]
+# parallel). ``-- -n 0`` runs them in one process.
+PARALLEL = ['--numprocesses', 'auto', '--maxprocesses', '4']
+# Examples the fuzzer sends each server in `nox -s fuzz` (`nox -s tests` sends a few hundred).
+FUZZ_EXAMPLES = 20_000
 
 
 @nox.session
 @nox.parametrize('stage', [*STAGES, *CHECKS], ids=[*STAGES, *CHECKS])
 def tests(session: nox.Session, stage: str) -> None:
-    """Test a stage (its tests, then the black-box suite), or final/, docs, lint, packaging.
+    """Test a stage (its tests, then the black-box suite), or final/ and the other checks.
 
     ``final``: the tests of each final/ distribution, then the black-box suite against it;
     ``docs``: the documentation builds without a warning; ``lint``: pylint and autopep8 are
     clean; ``packaging``: the built wheels, the frozen executables and a package index
-    published to with ``nox -s publish`` each give a working messenger.
+    published to with ``nox -s publish`` each give a working messenger; ``tools``: the
+    repository's own tools (tools/tests): the stage diff, and ``nox -s check``.
     """
-    session.env['UV_COMPILE_BYTECODE'] = '1'
-    session.env['QT_QPA_PLATFORM'] = 'offscreen'
-    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+    install_suite(session)
     if stage in CHECKS:
         RUN_CHECK[stage](session)
         return
     directory = LESSONS / stage
-    if (directory / 'requirements.txt').is_file():
-        session.install('-r', str(directory / 'requirements.txt'))
+    install_stage(session, stage)
     if (directory / 'tests').is_dir():
+        parallel = PARALLEL if own_tests_in_parallel(directory) else []
         with session.chdir(directory):
-            session.run('python', '-m', 'pytest', 'tests', *session.posargs)
+            session.run('python', '-m', 'pytest', 'tests', *parallel, *session.posargs)
     with session.chdir(ROOT):
-        session.run('python', '-m', 'pytest', 'tests', '--stage', stage, *session.posargs)
+        session.run('python', '-m', 'pytest', 'tests', '--stage', stage, *PARALLEL,
+                    *session.posargs)
+
+
+@nox.session
+@nox.parametrize('stage', [*STAGES, 'final'], ids=[*STAGES, 'final'])
+def fuzz(session: nox.Session, stage: str) -> None:
+    """Fuzz a stage's server (or final/'s) long: tests/test_fuzz.py with FUZZ_EXAMPLES examples.
+
+    ``nox -s tests`` runs the same test with a few hundred examples.
+    """
+    install_suite(session)
+    install_stage(session, stage)
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'tests/test_fuzz.py', '--stage', stage,
+                    '--fuzz-examples', str(FUZZ_EXAMPLES), '--hypothesis-show-statistics',
+                    *session.posargs)
+
+
+def own_tests_in_parallel(directory: Path) -> bool:
+    """Tell whether a stage's manifest asks for its own tests on every core ([tests] parallel)."""
+    with open(directory / 'stage.toml', 'rb') as file:
+        return bool(tomllib.load(file).get('tests', {}).get('parallel', False))
+
+
+def install_suite(session: nox.Session) -> None:
+    """Install what the black-box suite needs."""
+    session.env['UV_COMPILE_BYTECODE'] = '1'
+    session.env['QT_QPA_PLATFORM'] = 'offscreen'
+    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+
+
+def install_stage(session: nox.Session, stage: str) -> None:
+    """Install what a stage's server needs: its requirements, or the final/ distributions."""
+    if stage == 'final':
+        install_final(session)
+    elif (LESSONS / stage / 'requirements.txt').is_file():
+        session.install('-r', str(LESSONS / stage / 'requirements.txt'))
 
 
 @nox.session
@@ -89,6 +134,39 @@ def screenshots(session: nox.Session, stage: str) -> None:
 
 
 @nox.session
+def check(session: nox.Session) -> None:
+    """Check your own server with the black-box suite: ``nox -s check -- PATH [--as STAGE]``.
+
+    PATH is your stage folder: its server.py, and a stage.toml copied from the lesson you follow
+    (or name that lesson with ``--as STAGE`` and its manifest is used). The report says, per
+    protocol feature, what passed and what failed, with the messages sent and received. Any
+    other argument goes to pytest (``-k "words of a test name"``).
+    """
+    args = list(session.posargs)
+    as_stage = None
+    if '--as' in args:
+        at = args.index('--as')
+        if at + 1 >= len(args):
+            session.error('--as needs the name of a lesson, e.g. --as q1_l08_threads')
+        as_stage = args.pop(at + 1)
+        args.pop(at)
+    paths = [arg for arg in args if not arg.startswith('-')]
+    if not paths:
+        session.error('usage: nox -s check -- PATH_TO_YOUR_STAGE_FOLDER [--as STAGE]')
+    args.remove(paths[0])
+    folder = (Path(session.invoked_from) / paths[0]).resolve()
+    session.env['QT_QPA_PLATFORM'] = 'offscreen'
+    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+    for requirements in (folder / 'requirements.txt',
+                         LESSONS / (as_stage or '-') / 'requirements.txt'):
+        if requirements.is_file():
+            session.install('-r', str(requirements))
+            break
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'tests', *check_arguments(folder, as_stage), *args)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx documentation of final/ into build/docs/html; a warning is an error."""
     build_docs(session)
@@ -96,7 +174,7 @@ def docs(session: nox.Session) -> None:
 
 def build_docs(session: nox.Session) -> None:
     """Build the documentation (Sphinx, warnings as errors)."""
-    install_final(session, extras='gui')
+    install_final(session, extras='gui,postgresql')
     session.install('-r', str(DOCS / 'requirements.txt'))
     session.run('sphinx-build', '-W', '--keep-going', '-q', '-b', 'html', str(DOCS),
                 str(BUILD / 'docs' / 'html'))
@@ -104,18 +182,19 @@ def build_docs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """pylint on final/ and tests/ (settings in pyproject.toml), autopep8 on every Python file."""
+    """pylint on final/, tests/ and tools/ (settings in pyproject.toml); autopep8 on all Python."""
     run_lint(session)
 
 
 def run_lint(session: nox.Session) -> None:
     """Run pylint and autopep8; either fails the session on a finding."""
-    install_final(session, extras='gui,test')
+    install_final(session, extras='gui,postgresql', group='test')
     session.install('-r', str(ROOT / 'tests' / 'requirements.txt'), 'nox', 'pylint~=4.1',
-                    'autopep8~=2.3', 'cx_Freeze~=8.0', *PACKAGING_TEST_REQUIREMENTS)
-    session.run('pylint', *LINTED)
+                    'autopep8~=2.3', 'cx_Freeze~=8.0', 'mypy~=1.15', *PACKAGING_TEST_REQUIREMENTS)
+    session.run('pylint', '--jobs', '2', *LINTED)
+    session.run('mypy', '--strict', *[str(path) for path in sorted(ROOT.glob('final/*/src'))])
     session.run('autopep8', '--diff', '--exit-code', '--recursive', 'final', 'lessons', 'tests',
-                'noxfile.py')
+                'tools', 'noxfile.py')
 
 
 @nox.session
@@ -150,11 +229,49 @@ def publish(session: nox.Session) -> None:
 
 
 @nox.session
+def delivery(session: nox.Session) -> None:
+    """Count lost and duplicated messages over many runs: ``nox -s delivery -- [RUNS]``.
+
+    Each run kills the server under load (SIGKILL, SIGTERM), a recipient between receive
+    and display, fills a backlog of 12x the output limit, and stalls a reader until it is cut
+    off; every run prints what was acknowledged, shown, lost and shown twice (default 20).
+    """
+    install_final(session, group='test')
+    session.env['JIM_DELIVERY_RUNS'] = session.posargs[0] if session.posargs else '20'
+    session.run('python', '-m', 'pytest', '-q', '-s',
+                str(ROOT / 'final' / 'client' / 'tests' / 'test_delivery.py'))
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """Run the cluster tests that count many times: ``nox -s cluster -- [RUNS]`` (20).
+
+    Several jim-server nodes on the machine's PostgreSQL (final/server/tests/
+    test_cluster.py): a login during a flood from another node, and two nodes writing to
+    one user, each run counting that everything arrived once, in order.
+    """
+    install_final(session, extras='postgresql', group='test')
+    session.env['JIM_CLUSTER_RUNS'] = session.posargs[0] if session.posargs else '20'
+    session.run('python', '-m', 'pytest', '-q', '-k', 'flood or two_nodes_to_one',
+                str(ROOT / 'final' / 'server' / 'tests' / 'test_cluster.py'))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
-    """Print performance figures of final/ (never a pass or fail on a time)."""
-    install_final(session)
-    for script in sorted((ROOT / 'final').glob('*/bench/*.py')):
-        session.run('python', str(script))
+    """Print performance figures of final/ (never a pass or fail on a time).
+
+    jim-server is measured beside a bare relay and miniircd (the ``bench`` group of
+    final/server); the table also goes to build/bench.md. Arguments go to
+    bench_server.py: ``nox -s bench -- --rounds 2``. With ``--nodes 1,2,3``, the cluster
+    is measured instead (bench_nodes.py: one to three nodes on PostgreSQL).
+    """
+    install_final(session, extras='postgresql', group='bench')
+    bench_folder = ROOT / 'final' / 'server' / 'bench'
+    if '--nodes' in ' '.join(session.posargs):
+        session.run('python', str(bench_folder / 'bench_nodes.py'), *session.posargs)
+        return
+    session.run('python', str(ROOT / 'final' / 'protocol' / 'bench' / 'bench_framing.py'))
+    session.run('python', str(bench_folder / 'bench_server.py'), *session.posargs)
 
 
 def build_distributions(session: nox.Session) -> None:
@@ -177,27 +294,44 @@ def freeze_executables(session: nox.Session) -> None:
                 '--build-exe', str(FROZEN), '--silent')
 
 
-def install_final(session: nox.Session, extras: str = '') -> None:
-    """Install the final/ distributions (they depend on each other), editable, with extras."""
+def install_final(session: nox.Session, extras: str = '', group: str = '') -> None:
+    """Install the final/ distributions (they depend on each other), editable, with extras,
+    and a dependency group of each (``test``)."""
     session.env['UV_COMPILE_BYTECODE'] = '1'
-    session.install(*[arg for name in FINAL for arg in ('-e', with_extras(name, extras))])
+    groups = [arg for name in FINAL if group in declared(name, 'dependency-groups')
+              for arg in ('--group', f'{ROOT / name}/pyproject.toml:{group}')]
+    session.install(*[arg for name in FINAL for arg in ('-e', with_extras(name, extras))],
+                    *groups)
+
+
+def declared(name: str, table: str) -> dict[str, list[str]]:
+    """Return the extras (``optional-dependencies``) or the ``dependency-groups`` that the
+    pyproject.toml of a final/ distribution declares."""
+    pyproject = tomllib.loads((ROOT / name / 'pyproject.toml').read_text(encoding='utf-8'))
+    if table == 'dependency-groups':
+        return dict(pyproject.get(table, {}))
+    return dict(pyproject['project'].get(table, {}))
 
 
 def with_extras(name: str, extras: str) -> str:
     """Return the path of a final/ distribution with those of the extras it declares."""
-    pyproject = tomllib.loads((ROOT / name / 'pyproject.toml').read_text(encoding='utf-8'))
-    declared = pyproject['project'].get('optional-dependencies', {})
-    wanted = [extra for extra in extras.split(',') if extra in declared]
+    wanted = [extra for extra in extras.split(',')
+              if extra in declared(name, 'optional-dependencies')]
     return f'{ROOT / name}[{",".join(wanted)}]' if wanted else str(ROOT / name)
 
 
 def test_final(session: nox.Session) -> None:
     """Install the final/ distributions together (they depend on each other), test each."""
-    install_final(session, extras='test')
+    install_final(session, group='test')
     for name in FINAL:
-        session.run('python', '-m', 'pytest', str(ROOT / name / 'tests'), *session.posargs)
+        # The server's tests start servers and databases and wait for them, as the black-box
+        # suite does; the clients' count deliveries against time-outs and run alone.
+        parallel = PARALLEL if name == 'final/server' else []
+        session.run('python', '-m', 'pytest', str(ROOT / name / 'tests'), *parallel,
+                    *session.posargs)
     with session.chdir(ROOT):
-        session.run('python', '-m', 'pytest', 'tests', '--stage', 'final', *session.posargs)
+        session.run('python', '-m', 'pytest', 'tests', '--stage', 'final', *PARALLEL,
+                    *session.posargs)
 
 
 def test_packaging(session: nox.Session) -> None:
@@ -206,46 +340,38 @@ def test_packaging(session: nox.Session) -> None:
     freeze_executables(session)
     session.install(*PACKAGING_TEST_REQUIREMENTS)
     with session.chdir(ROOT):
-        session.run('python', '-m', 'pytest', 'final/tests', '--dist', str(DIST), '--frozen',
-                    str(FROZEN), *session.posargs)
+        session.run('python', '-m', 'pytest', 'final/tests', '--distributions', str(DIST),
+                    '--frozen', str(FROZEN), *session.posargs)
+
+
+def test_tools(session: nox.Session) -> None:
+    """Test the repository's tools (tools/tests): the stage diff, the book, ``nox -s check``.
+
+    They also run the host_ping tests of the stages without ``ping``, which need tabulate, and
+    the servers of Q2 L3 to Q2 L8 one after another in one folder, which need SQLAlchemy: the
+    requirements of Q2 L6 hold both.
+    """
+    session.install('-r', str(LESSONS / 'q2_l06_auth' / 'requirements.txt'))
+    with session.chdir(ROOT):
+        session.run('python', '-m', 'pytest', 'tools/tests', *session.posargs)
 
 
 # What final/tests needs: a local package index, nox to publish to it, uv for fresh venvs.
 PACKAGING_TEST_REQUIREMENTS = ['pytest>=8', 'pypiserver>=2', 'passlib>=1.7', 'nox', 'uv']
 RUN_CHECK = {'final': test_final, 'docs': build_docs, 'lint': run_lint,
-             'packaging': test_packaging}
-
-
-def stage_files(directory: Path) -> dict[str, Path]:
-    """Return the files of a stage that git would keep, by their path inside it."""
-    listed = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
-                            cwd=directory, capture_output=True, text=True, check=True).stdout
-    return {name: directory / name for name in sorted(listed.splitlines())
-            if (directory / name).is_file() and not DIFF_IGNORED & set(Path(name).parts)}
+             'packaging': test_packaging, 'tools': test_tools}
 
 
 @nox.session(venv_backend='none')
 def diff(session: nox.Session) -> None:
-    """Print the unified diff between two stages: ``nox -s diff -- OLD NEW``."""
-    if len(session.posargs) != 2:
-        session.error('usage: nox -s diff -- OLD_STAGE NEW_STAGE')
-    old, new = (LESSONS / name for name in session.posargs)
-    for directory in (old, new):
-        if not directory.is_dir():
-            session.error(f'no stage {directory.name}; stages: {", ".join(STAGES)}')
-    old_files, new_files = stage_files(old), stage_files(new)
-    for name in sorted(old_files.keys() | new_files.keys()):
-        try:
-            before = text_lines(old_files.get(name))
-            after = text_lines(new_files.get(name))
-        except UnicodeDecodeError:
-            print(f'Binary files {old.name}/{name} and {new.name}/{name} differ')
-            continue
-        sys.stdout.writelines(difflib.unified_diff(
-            before, after, f'{old.name}/{name}' if before else '/dev/null',
-            f'{new.name}/{name}' if after else '/dev/null'))
+    """Print what a lesson changes: ``nox -s diff -- [--code] [--stat] OLD NEW``.
 
-
-def text_lines(path: Path | None) -> list[str]:
-    """Return the lines of a text file (none for a missing one)."""
-    return path.read_text(encoding='utf-8').splitlines(True) if path else []
+    ``--code``: the Python code alone, no README and no tests; ``--stat``: the files changed,
+    with their +/- line counts and a total. Against ``final``, a map of final/'s files.
+    """
+    try:
+        status = stagediff.main(session.posargs, known=STAGES)
+    except SystemExit as usage:     # argparse has said what is wrong
+        status = usage.code
+    if status:
+        session.error('usage: nox -s diff -- [--code] [--stat] OLD_STAGE NEW_STAGE')

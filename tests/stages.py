@@ -1,8 +1,9 @@
 """The stages of the course, read from their manifests (``lessons/*/stage.toml``).
 
-Used by the noxfile (one test session per stage), by the black-box suite and by the check that
-the root README's stage table matches the manifests. ``python tests/stages.py`` prints that table,
-``python tests/stages.py --update`` rewrites it in the README.
+Used by the noxfile (one test session per stage), by the black-box suite and by the checks that
+the root README's stage table and tests/README.md's feature table match the manifests.
+``python tests/stages.py`` prints the stage table, ``python tests/stages.py --update`` rewrites
+both tables.
 """
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ FEATURES = {
     'chat': 'relays msg to "#all" to every other client',
     'direct': 'relays msg to one user; 404/410 for unknown/absent users, 409, quit',
     'storage': 'keeps users in a database across restarts; 410 for a known user offline',
+    'database': 'keeps its state in a database file in its working directory',
     'contacts': 'get_users, get_contacts, add_contact and del_contact',
     'notify': 'pushes presence (status online/offline) to the others when a user comes or goes',
     'auth': 'accounts with passwords; challenge-response login; 401 before it, 402, 409',
     'scram': 'accounts with SCRAM-SHA-256 login (RFC 5802/7677); 401 before it, 402, 409',
     'offline': 'a message to a user who is offline is kept and delivered at their next login',
     'rooms': 'join and leave #rooms; a room message reaches its members',
+    'paging': 'a client that reads slowly is not cut off: its backlog waits in the database',
+    'ack': 'messages carry positions; acknowledged delivery; a msg with an id is stored once',
 }
 
 
@@ -76,6 +80,35 @@ def load_stage(directory: Path) -> Stage:
     )
 
 
+def load_folder(directory: Path, as_stage: str | None = None) -> Stage:
+    """Return the stage in any folder, a student's own for one (``nox -s check``).
+
+    The folder's own ``stage.toml`` (a copy of a lesson's) names its features and commands; with
+    ``as_stage``, the manifest of that lesson (``lessons/AS_STAGE/stage.toml``) does. Either way
+    the commands run the folder's scripts. Raise ValueError, in words a student can act on, for
+    a folder without a manifest or without the server script.
+    """
+    directory = directory.expanduser().resolve()
+    if not directory.is_dir():
+        raise ValueError(f'there is no folder {directory}')
+    if as_stage:
+        if not (LESSONS / as_stage / 'stage.toml').is_file():
+            names = ', '.join(stage.name for stage in load_stages())
+            raise ValueError(f'there is no lesson {as_stage!r} to check as; the lessons: {names}')
+        stage = load_stage(LESSONS / as_stage)
+    elif (directory / 'stage.toml').is_file():
+        stage = load_stage(directory)
+    else:
+        raise ValueError(f'{directory} has no stage.toml: copy the one of the lesson you follow '
+                         f'(cp lessons/q1_l08_threads/stage.toml {directory}/) or name the lesson '
+                         'with --as q1_l08_threads')
+    script = stage.run['server'][0]
+    if script != '-m' and not (directory / script).is_file():
+        raise ValueError(f'{directory} has no {script}: the manifest starts the server with '
+                         f'{" ".join(stage.run["server"])}')
+    return dataclasses.replace(stage, name=directory.name, directory=directory)
+
+
 def load_stages() -> list[Stage]:
     """Return every stage, in course order (each after its predecessor)."""
     stages = {path.parent.name: load_stage(path.parent)
@@ -99,13 +132,31 @@ def readme_table(stages: list[Stage]) -> str:
     return '\n'.join(lines)
 
 
+def features_table(stages: list[Stage]) -> str:
+    """Return the Markdown table of features that tests/README.md carries.
+
+    Each feature comes with what it means and the first stage that declares it.
+    """
+    lines = ['| feature | what the suite checks | first in |', '| --- | --- | --- |']
+    for feature, meaning in FEATURES.items():
+        first = next((s.name for s in stages if feature in s.features), 'final')
+        lines.append(f'| `{feature}` | {meaning} | `{first}` |')
+    return '\n'.join(lines)
+
+
 def update_readme() -> None:
-    """Rewrite the stage table in the root README from the manifests."""
-    readme = ROOT / 'README.md'
-    text = readme.read_text(encoding='utf-8')
-    start = text.index('| stage | lesson | what it adds |')
+    """Rewrite the stage table of the root README and the feature table of tests/README.md."""
+    stages = load_stages()
+    replace_table(ROOT / 'README.md', readme_table(stages))
+    replace_table(ROOT / 'tests' / 'README.md', features_table(stages))
+
+
+def replace_table(path: Path, table: str) -> None:
+    """Replace the table in ``path`` that starts with the header line of ``table``."""
+    text = path.read_text(encoding='utf-8')
+    start = text.index(table.split('\n', 1)[0])
     end = text.index('\n\n', start)
-    readme.write_text(text[:start] + readme_table(load_stages()) + text[end:], encoding='utf-8')
+    path.write_text(text[:start] + table + text[end:], encoding='utf-8')
 
 
 if __name__ == '__main__':

@@ -108,7 +108,20 @@ def test_presence_under_another_name_is_forbidden(server):
 
 def test_database_holds_no_password(server):
     server.join('alice').close()
-    for path in server.workdir.glob('server.db*'):
+    for path in server.workdir.glob('*.db*'):     # the database and its journal
         data = path.read_bytes()
         assert TEST_PASSWORD.encode() not in data
         assert TEST_PASSWORD.encode('utf-16-le') not in data
+
+
+def test_no_log_holds_the_secrets_of_a_login(server):
+    # A salt, a nonce and the proof for it are enough to try passwords offline.
+    with server.connect() as conn:
+        challenge = ask_challenge(conn, 'alice')
+        proof = proof_for(challenge)
+        assert send_proof(conn, 'alice', proof)['response'] == 200
+    for path in [*server.workdir.glob('*.log*'), server.output]:
+        text = path.read_text(encoding='utf-8', errors='replace')
+        for name, secret in (('salt', challenge['salt']), ('nonce', challenge['nonce']),
+                             ('proof', proof)):
+            assert secret not in text, f'{path.name} holds the {name} of a login'

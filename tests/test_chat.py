@@ -18,7 +18,7 @@ def test_message_to_all_reaches_every_other_client(server):
             assert 'response' not in got
         # The sender does not get its own message back: its next object is its next response.
         assert alice.request(presence('alice'))['response'] == 200
-        assert alice.pushed_messages() == []
+        assert alice.pushed_messages() == [], 'the sender got its own message back'
 
 
 def test_sender_is_set_by_the_server(server):

@@ -1,10 +1,14 @@
 """The stage's own client, run as a student runs it, against the stage's server."""
 import socket
+import stat
 import subprocess
 
 import pytest
 
 from wire import TEST_PASSWORD
+
+# Not run against a student's folder that has no client (nox -s check checks servers).
+pytestmark = pytest.mark.uses_client
 
 
 def run_client(stage, server, tmp_path, name, stdin='', which='client'):
@@ -34,6 +38,16 @@ def test_client_reports_a_refused_connection(stage, tmp_path):
     assert done.returncode != 0
     assert 'Traceback' not in done.stderr
     assert 'refused' in (done.stdout + done.stderr).lower()
+
+
+def test_client_files_are_for_their_owner_only(stage, server, tmp_path):
+    folder = tmp_path / 'client'
+    folder.mkdir()
+    done = run_client(stage, server, folder, 'alice')
+    assert done.returncode == 0, done.stdout + done.stderr
+    loose = {path.name: stat.filemode(path.stat().st_mode) for path in folder.iterdir()
+             if path.stat().st_mode & 0o077}
+    assert not loose, f'readable by others than their owner: {loose}'
 
 
 @pytest.mark.needs('chat')

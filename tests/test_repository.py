@@ -1,7 +1,13 @@
 """The stage's place in the repository: manifest, predecessor, README, no lost features."""
 import subprocess
 
-from stages import FEATURES, LESSONS, ROOT, load_stage, load_stages, readme_table
+import pytest
+
+from stages import (FEATURES, LESSONS, ROOT, features_table, load_stage, load_stages,
+                    readme_table)
+
+# About the repository's stages: not run against a student's folder (nox -s check).
+pytestmark = pytest.mark.repository
 
 
 def test_manifest_names_known_features(stage):
@@ -36,9 +42,16 @@ def test_root_readme_table_matches_the_manifests():
         'regenerate the table with: python tests/stages.py --update'
 
 
-def test_help_works(stage):
+def test_tests_readme_feature_table_matches_the_manifests():
+    readme = (ROOT / 'tests' / 'README.md').read_text(encoding='utf-8')
+    assert features_table(load_stages()) in readme, \
+        'regenerate the table with: python tests/stages.py --update'
+
+
+def test_help_works(stage, tmp_path):
+    # In a folder of its own: from Q2 L4 the server sets up its log file before it reads --help.
     for which in stage.run:
         done = subprocess.run(script_of(stage, which) + ['--help'], capture_output=True,
-                              text=True, timeout=30, check=False)
+                              text=True, timeout=30, check=False, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert 'usage' in done.stdout.lower()

@@ -6,20 +6,39 @@ bug with its own tests.
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import socket
 import time
 
-TIMEOUT = 5.0
+# How long a test waits for each answer. tools/tests/test_check.py shortens it with
+# JIM_REPLY_TIMEOUT for servers it broke on purpose, whose answers never come.
+TIMEOUT = float(os.environ.get('JIM_REPLY_TIMEOUT', '5'))
 
 # Stages with authentication: every account the suite may log in as, all with one password.
 TEST_PASSWORD = 'correct horse battery staple'
 POOL = 50
 TEST_USERS = (['alice', 'bob', 'carol', 'observer', 'slowpoke', 'Алиса'] +
               [f'probe{n}' for n in range(POOL)] + [f'user{n}' for n in range(POOL)])
+
+
+# What every connection sent and received, oldest first, for the report of `nox -s check`
+# (checkreport.py): (connection, event, text), event being 'sent', 'received', 'closed' or
+# 'nothing'. The report clears it before each test and reads it when one fails.
+TRANSCRIPT: collections.deque = collections.deque(maxlen=200)
+TRANSCRIPT_TEXT = 300          # characters kept of each object
+CONNECTIONS = itertools.count(1)
+
+
+def record(conn: 'JimConnection', event: str, text: str = '') -> None:
+    """Add one event of ``conn`` to the transcript, long text cut short."""
+    if len(text) > TRANSCRIPT_TEXT:
+        text = f'{text[:TRANSCRIPT_TEXT]}... ({len(text)} characters in all)'
+    TRANSCRIPT.append((conn.label, event, text))
 
 
 def presence(name: str) -> dict:
@@ -54,11 +73,15 @@ def authenticate(conn: 'JimConnection', name: str, password: str = TEST_PASSWORD
     challenge = conn.request({'action': 'authenticate', 'time': time.time(), 'user': user})
     if challenge['response'] != 101:
         return challenge
+    return conn.request({'action': 'authenticate', 'time': time.time(), 'user': user,
+                         'proof': challenge_proof(challenge, password)})
+
+
+def challenge_proof(challenge: dict, password: str = TEST_PASSWORD) -> str:
+    """Return the proof that answers a 101 challenge: HMAC-SHA256(PBKDF2 key, nonce), in hex."""
     key = hashlib.pbkdf2_hmac('sha256', password.encode(), bytes.fromhex(challenge['salt']),
                               challenge['iterations'])
-    proof = hmac.new(key, bytes.fromhex(challenge['nonce']), 'sha256').hexdigest()
-    return conn.request({'action': 'authenticate', 'time': time.time(), 'user': user,
-                         'proof': proof})
+    return hmac.new(key, bytes.fromhex(challenge['nonce']), 'sha256').hexdigest()
 
 
 def scram_login(conn: 'JimConnection', name: str, password: str = TEST_PASSWORD) -> dict:
@@ -95,17 +118,27 @@ class JimConnection:
     """One TCP connection to a server under test."""
 
     def __init__(self, address: tuple[str, int], timeout: float = TIMEOUT,
-                 receive_buffer: int | None = None):
+                 receive_buffer: int | None = None, source: str | None = None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer is not None:      # takes effect only before connecting
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if source is not None:              # another loopback address, such as 127.0.0.2
+            self.sock.bind((source, 0))
         self.sock.settimeout(timeout)
         self.sock.connect(address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
+        self.number = next(CONNECTIONS)
+        self.user = ''                 # the name it was introduced with, for the transcript
         self.buffer = ''
         self.decoder = json.JSONDecoder()
         self.pushed: list[dict] = []   # messages that arrived while waiting for a response
+
+    @property
+    def label(self) -> str:
+        """Return how the transcript names this connection: its user's name and number."""
+        return f'{self.user} (connection {self.number})' if self.user else \
+            f'connection {self.number}'
 
     def close(self) -> None:
         """Close the connection."""
@@ -123,6 +156,7 @@ class JimConnection:
 
     def send_raw(self, data: bytes) -> None:
         """Send bytes as they are."""
+        record(self, 'sent', data.decode('utf-8', 'backslashreplace').rstrip('\n'))
         self.sock.sendall(data)
 
     def _next_buffered(self) -> dict | None:
@@ -134,6 +168,7 @@ class JimConnection:
         except json.JSONDecodeError:
             return None          # incomplete: wait for more bytes
         self.buffer = text[end:]
+        record(self, 'received', json.dumps(obj, ensure_ascii=False))
         assert isinstance(obj, dict), f'server sent a non-object: {obj!r}'
         return obj
 
@@ -143,11 +178,21 @@ class JimConnection:
         raw = b''
         while (obj := self._next_buffered()) is None:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f'no complete object within {self.timeout} s: {self.buffer!r}')
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(65536)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                record(self, 'nothing', f'no complete object within {self.timeout} s'
+                       + (f'; unfinished: {self.buffer}' if self.buffer else ''))
+                raise TimeoutError(f'no complete object within {self.timeout} s: '
+                                   f'{self.buffer!r}') from None
+            except OSError as err:
+                record(self, 'closed', str(err))
+                raise
             if not chunk:
+                record(self, 'closed', f'unread: {self.buffer}' if self.buffer else '')
                 raise ConnectionError(f'server closed the connection; unread: {self.buffer!r}')
             raw += chunk
             try:
@@ -185,10 +230,15 @@ class JimConnection:
         return [obj for obj in self.pushed if obj.get('action') == 'msg']
 
     def response_or_close(self) -> dict | None:
-        """Return the next response, or None if the server closed or reset the connection."""
+        """Return the next response, or None if the server closed or reset the connection.
+
+        Silence is neither: a server that neither answers nor closes fails with TimeoutError.
+        """
         try:
             return self.response()
-        except (ConnectionError, OSError):
+        except TimeoutError:
+            raise
+        except OSError:          # ConnectionError included
             return None
 
     def closed_by_server(self) -> bool:
