@@ -144,7 +144,9 @@ class ServerProcess:
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         argv = self.stage.command('server', host=self.address[0], port=self.address[1])
-        env = dict(os.environ, PYTHONUNBUFFERED='1', QT_QPA_PLATFORM='offscreen')
+        # PYTHONFAULTHANDLER: a server that will not stop prints where it is stuck (see stop).
+        env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONFAULTHANDLER='1',
+                   QT_QPA_PLATFORM='offscreen')
         with open(self.output, 'ab') as out:
             # The server outlives this call: stop() ends it. pylint: disable=consider-using-with
             self.process = subprocess.Popen(argv, cwd=self.workdir, env=env,
@@ -168,10 +170,15 @@ class ServerProcess:
         try:
             return self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired as timeout:
-            self.process.kill()
-            self.process.wait()
+            # SIGABRT makes the fault handler print every thread's stack into the output.
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
             raise AssertionError(f'server ignored SIGTERM for {STOP_TIMEOUT} s:\n'
-                                 f'{self.log()}') from timeout
+                                 f'{self.log()[-LOG_EXCERPT:]}') from timeout
 
     def log(self) -> str:
         """Return what the server printed."""
