@@ -31,6 +31,7 @@ class Recorder:
     name = 'alice'
 
     server_id = ''
+    server = 'localhost:7777'
 
     def __init__(self):
         self.sent = []

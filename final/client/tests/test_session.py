@@ -11,6 +11,7 @@ class Recorder:
     """Stands for a connection: keeps what is sent."""
 
     server_id = ''
+    server = 'chat.example:7777'        # where the user connected
 
     def __init__(self):
         self.sent = []
@@ -160,7 +161,38 @@ def test_a_changed_key_is_reported_and_nothing_is_sealed_for_it_until_accepted(t
     assert swapped.sent[-1]['encoding'] == E2E                          # the user said so
     assert eve.decrypt(alice.public, 'alice', 'bob', swapped.sent[-1]['message']) == \
         'not for eve'
-    assert TrustStore(tmp_path / 'alice@s1.json').trusted('bob', eve.public)
+    assert TrustStore(tmp_path / 'alice@chat.example_7777.json').trusted('bob', eve.public)
+
+
+def test_a_server_that_names_itself_anew_cannot_reset_what_is_trusted(tmp_path):
+    alice, bob, eve = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    session = Session('alice', alice, trust=tmp_path)
+    first = KeyServer({('bob', None): bob.public})
+    first.server_id = 's1'
+    session.attach(first)
+    session.send(msg('bob', 'to the real bob'))
+    first.answer(session)
+    session.detach()
+    swapped = KeyServer({('bob', None): eve.public})
+    swapped.server_id = 's2'             # as if its database were another one
+    session.attach(swapped)
+    session.send(msg('bob', 'not for eve'))
+    assert [event['event'] for event in swapped.answer(session)] == ['key_changed']
+    assert [m['action'] for m in swapped.sent] == ['get_key']          # nothing sealed
+
+
+def test_the_name_a_server_gives_itself_never_leads_outside_the_data_folder(tmp_path):
+    folder = tmp_path / 'data'
+    session = Session('alice', None, bookmarks=folder / 'bookmarks', trust=folder / 'trust')
+    conn = Recorder()
+    conn.server_id = '/../../../outside'
+    conn.server = '../../elsewhere:1'
+    session.attach(conn)
+    session.positions.handed_out(5)
+    session.positions.shown_all()
+    session.book.store.accept('bob', KeyPair.generate().public)
+    made = [path for path in tmp_path.rglob('*') if path.is_file()]
+    assert all(folder in path.parents for path in made), made
 
 
 def test_what_was_held_goes_out_once_the_accepted_key_is_given_again():

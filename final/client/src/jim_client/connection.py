@@ -40,6 +40,7 @@ class Connection:
         self.pending: collections.deque[dict[str, Any]] = collections.deque()
         self.name = ''
         self.server_id = ''             # the server's database, as its welcome names it
+        self.server = f'{host}:{port}'  # where the user connected
 
     def close(self) -> None:
         """Close the connection."""

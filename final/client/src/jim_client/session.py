@@ -16,6 +16,7 @@ import collections
 import dataclasses
 import os
 import random
+import re
 import secrets
 import ssl
 import threading
@@ -47,6 +48,11 @@ def data_folder() -> Path:
 def key_path(name: str, folder: Path | None = None) -> Path:
     """Return where ``name``'s private key is kept: ``keys/`` in the data folder."""
     return (folder or data_folder()) / 'keys' / f'{name}.key'
+
+
+# Files are named after what the server says: its id (hex) and its host:port made safe.
+SERVER_ID = re.compile(r'[0-9a-f]{1,64}')
+NOT_IN_A_FILE_NAME = re.compile(r'[^A-Za-z0-9.-]')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +116,7 @@ class Positions:
 
     def use(self, name: str, server_id: str) -> None:
         """Go on from the bookmark of ``name`` on the server ``server_id`` (if kept)."""
-        if self.folder is None or not server_id:
+        if self.folder is None or not SERVER_ID.fullmatch(server_id):
             return
         path = self.folder / f'{name}@{server_id}'
         if self.bookmark is not None and self.bookmark.path == path:
@@ -231,7 +237,7 @@ class Session:
             self.sent.clear()
             self.conn = conn
             self.positions.use(self.name, conn.server_id)
-            self._use_trust(conn.server_id)
+            self._use_trust(conn.server)
             self.book.current.clear()                    # a new connection: asked again
             self.book.asked = {(m['user_id'], m.get('position')) for m in again
                                if m['action'] == Action.GET_KEY}
@@ -243,9 +249,12 @@ class Session:
         with self.lock:
             self.conn = None
 
-    def _use_trust(self, server_id: str) -> None:
-        path = self.trust_folder / f'{self.name}@{server_id}.json' \
-            if self.trust_folder is not None and server_id else None
+    def _use_trust(self, server: str) -> None:
+        # Kept by where the user connected (host:port), not by the id the server gives:
+        # a server that named itself anew would start from an empty store otherwise.
+        path = None
+        if self.trust_folder is not None:
+            path = self.trust_folder / f'{self.name}@{NOT_IN_A_FILE_NAME.sub("_", server)}.json'
         if path != self.book.store.path:
             self.book = KeyBook(TrustStore(path))
 
