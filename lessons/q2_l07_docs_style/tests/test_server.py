@@ -314,8 +314,26 @@ class TestServer(unittest.TestCase):
         for signum in (signal.SIGINT, signal.SIGTERM):
             self.addCleanup(signal.signal, signum, signal.getsignal(signum))
         stop_on_signals(self.server)
+        self.addCleanup(signal.set_wakeup_fd, -1)
         signal.raise_signal(signal.SIGTERM)        # handled here, between two bytecodes
         self.server.serve_forever()                # returns at once: the loop was woken
+
+    def test_a_signal_wakes_the_loop_before_its_handler_runs(self):
+        # A handler runs between two bytecodes: for a signal that comes as the loop enters
+        # select, only after select returns. Here the handler does nothing, as if it had
+        # not run yet: the byte that Python writes when the signal comes must wake the loop.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.addCleanup(signal.signal, signum, signal.getsignal(signum))
+        stop_on_signals(self.server)
+        self.addCleanup(signal.set_wakeup_fd, -1)
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        loop = threading.Thread(target=self.server.serve_forever)
+        loop.start()
+        self.addCleanup(loop.join, 5)
+        self.addCleanup(self.server.stop)          # if the signal did not stop it
+        signal.raise_signal(signal.SIGTERM)
+        loop.join(5)
+        self.assertFalse(loop.is_alive())
 
     def test_closed_connection_is_dropped(self):
         peer, remote = self.connect()

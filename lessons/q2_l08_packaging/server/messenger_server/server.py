@@ -221,6 +221,7 @@ class Server(metaclass=ServerVerifier):
         self.clients = {}           # each connected socket and its Client
         # ``stop`` may be called from another thread: a byte on this pair wakes the select.
         self.waker, self.wakeup = socket.socketpair()
+        self.waker.setblocking(False)           # signal.set_wakeup_fd needs it
 
     def listen(self):
         """Open the listening socket."""
@@ -262,7 +263,10 @@ class Server(metaclass=ServerVerifier):
 
     def stop(self):
         """Make ``serve_forever`` return; safe to call from any thread."""
-        self.waker.send(b'x')
+        try:
+            self.waker.send(b'x')
+        except BlockingIOError:
+            pass                # the pair is full of bytes: the loop is woken already
 
     def close(self):
         """Disconnect every client and stop listening."""
@@ -402,7 +406,12 @@ def stop_on_signals(server):
 
     Raising KeyboardInterrupt in the handler, as the stages before this one do, could cut a
     database transaction in half; ``stop`` only wakes the loop, which then returns.
+
+    Python runs a handler between two bytecodes, so a signal that comes just as the loop
+    enters ``select`` would be handled only after the next event. With ``set_wakeup_fd``
+    Python also writes a byte to the loop's wake-up pair the moment the signal comes.
     """
+    signal.set_wakeup_fd(server.waker.fileno())
     # signal() calls a handler with these two. pylint: disable-next=unused-argument
     def stop(signum, frame):
         server.stop()
