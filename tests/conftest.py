@@ -30,6 +30,7 @@ from wire import (POOL, TEST_PASSWORD, TEST_USERS, TIMEOUT, JimConnection, authe
                   free_port, presence, scram_login)
 
 START_TIMEOUT = 15.0
+PORT_ATTEMPTS = 3           # starts of a server whose free port was taken before it bound it
 STOP_TIMEOUT = 10.0
 LOG_EXCERPT = 4000         # characters of a server's output shown either side of a failure
 PROBES = count()
@@ -128,6 +129,10 @@ def stage(pytestconfig: pytest.Config) -> Stage:
     return selected_stage(pytestconfig)
 
 
+class PortTaken(RuntimeError):
+    """The server could not listen: its port was taken after it was picked."""
+
+
 class ServerProcess:
     """A stage's server running in a subprocess, in a working directory of its own."""
 
@@ -142,11 +147,25 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
+        """Start the server and wait until it accepts connections.
+
+        The port was free when it was picked, but another program may take it before the
+        server binds it: the server is then started again, on another free port.
+        """
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                self._start()
+                return
+            except PortTaken:
+                self.address = ('127.0.0.1', free_port())
+        self._start()
+
+    def _start(self) -> None:
         argv = self.stage.command('server', host=self.address[0], port=self.address[1])
         # PYTHONFAULTHANDLER: a server that will not stop prints where it is stuck (see stop).
         env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONFAULTHANDLER='1',
                    QT_QPA_PLATFORM='offscreen')
+        start_of_log = len(self.log())
         with open(self.output, 'ab') as out:
             # The server outlives this call: stop() ends it. pylint: disable=consider-using-with
             self.process = subprocess.Popen(argv, cwd=self.workdir, env=env,
@@ -154,7 +173,10 @@ class ServerProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f'server exited with {self.process.returncode}:\n{self.log()}')
+                log = self.log()
+                if 'Address already in use' in log[start_of_log:]:
+                    raise PortTaken(log)
+                raise RuntimeError(f'server exited with {self.process.returncode}:\n{log}')
             try:
                 socket.create_connection(self.address, timeout=1).close()
                 return

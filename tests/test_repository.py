@@ -1,4 +1,5 @@
 """The stage's place in the repository: manifest, predecessor, README, no lost features."""
+import socket
 import subprocess
 
 import pytest
@@ -55,3 +56,18 @@ def test_help_works(stage, tmp_path):
                               text=True, timeout=30, check=False, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert 'usage' in done.stdout.lower()
+
+
+def test_a_server_whose_port_was_taken_is_started_on_another(stage, tmp_path):
+    # As when an outgoing connection of another test got the free port as its own.
+    from conftest import ServerProcess  # pylint: disable=import-outside-toplevel
+    proc = ServerProcess(stage, tmp_path)
+    with socket.socket() as taker:
+        taker.bind(proc.address)                    # bound, not listening: nothing answers
+        taken = proc.address
+        proc.start()
+        try:
+            assert proc.address != taken
+            assert 'Address already in use' in proc.log()
+        finally:
+            proc.stop()
