@@ -410,11 +410,11 @@ def stop_on_signals(server):
     enters ``select`` would be handled only after the next event. With ``set_wakeup_fd``
     Python also writes a byte to the loop's wake-up pair the moment the signal comes.
     """
-    signal.set_wakeup_fd(server.waker.fileno())
     def stop(signum, frame):
         server.stop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
+    signal.set_wakeup_fd(server.waker.fileno())
 
 
 def read_password(name, lines):
