@@ -282,6 +282,12 @@ def server(stage: Stage, tmp_path: Path, accounts: Path | None):
 
 
 @pytest.fixture
+def unstarted_server(stage: Stage, tmp_path: Path) -> ServerProcess:
+    """A server of the stage, not started yet (the test starts and stops it)."""
+    return ServerProcess(stage, tmp_path)
+
+
+@pytest.fixture
 def faulty_server(stage: Stage, tmp_path: Path, accounts: Path | None):
     """A server of the stage for this test alone, whose output may hold the faults it survived."""
     yield from run_server(stage, tmp_path, accounts, faults_expected=True)

@@ -58,10 +58,9 @@ def test_help_works(stage, tmp_path):
         assert 'usage' in done.stdout.lower()
 
 
-def test_a_server_whose_port_was_taken_is_started_on_another(stage, tmp_path):
+def test_a_server_whose_port_was_taken_is_started_on_another(unstarted_server):
     # As when an outgoing connection of another test got the free port as its own.
-    from conftest import ServerProcess  # pylint: disable=import-outside-toplevel
-    proc = ServerProcess(stage, tmp_path)
+    proc = unstarted_server
     with socket.socket() as taker:
         taker.bind(proc.address)                    # bound, not listening: nothing answers
         taken = proc.address
