@@ -136,21 +136,28 @@ def sealed(sender_keys, sender, to, text, position):
             'position': position}
 
 
-def test_a_changed_key_is_reported_and_nothing_is_sealed_for_it_until_accepted(tmp_path):
-    alice, bob, eve = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
-    session = Session('alice', alice, trust=tmp_path)
-    first = KeyServer({('bob', None): bob.public})
+def swapped_after_first_use(session, real, fake, server_id):
+    """Let ``session`` seal a message for bob with his ``real`` key (from a server with id
+    s1), then attach it to a server with ``server_id`` that gives ``fake`` for bob, and send
+    him another; return the two servers and what the session showed."""
+    first = KeyServer({('bob', None): real})
     first.server_id = 's1'
     session.attach(first)
     session.send(msg('bob', 'to the real bob'))
     first.answer(session)
-    assert first.sent[-1]['encoding'] == E2E
     session.detach()
-    swapped = KeyServer({('bob', None): eve.public})          # the server lies now
-    swapped.server_id = 's1'
+    swapped = KeyServer({('bob', None): fake})
+    swapped.server_id = server_id
     session.attach(swapped)
     session.send(msg('bob', 'not for eve'))
-    events = swapped.answer(session)
+    return first, swapped, swapped.answer(session)
+
+
+def test_a_changed_key_is_reported_and_nothing_is_sealed_for_it_until_accepted(tmp_path):
+    alice, bob, eve = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    session = Session('alice', alice, trust=tmp_path)
+    first, swapped, events = swapped_after_first_use(session, bob.public, eve.public, 's1')
+    assert first.sent[-1]['encoding'] == E2E
     assert [event['event'] for event in events] == ['key_changed']
     assert events[0]['fingerprint'] == fingerprint(eve.public)
     assert events[0]['accepted'] == [fingerprint(bob.public)]
@@ -167,17 +174,9 @@ def test_a_changed_key_is_reported_and_nothing_is_sealed_for_it_until_accepted(t
 def test_a_server_that_names_itself_anew_cannot_reset_what_is_trusted(tmp_path):
     alice, bob, eve = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
     session = Session('alice', alice, trust=tmp_path)
-    first = KeyServer({('bob', None): bob.public})
-    first.server_id = 's1'
-    session.attach(first)
-    session.send(msg('bob', 'to the real bob'))
-    first.answer(session)
-    session.detach()
-    swapped = KeyServer({('bob', None): eve.public})
-    swapped.server_id = 's2'             # as if its database were another one
-    session.attach(swapped)
-    session.send(msg('bob', 'not for eve'))
-    assert [event['event'] for event in swapped.answer(session)] == ['key_changed']
+    # 's2': as if its database were another one.
+    _, swapped, events = swapped_after_first_use(session, bob.public, eve.public, 's2')
+    assert [event['event'] for event in events] == ['key_changed']
     assert [m['action'] for m in swapped.sent] == ['get_key']          # nothing sealed
 
 
