@@ -17,7 +17,8 @@ import pytest
 
 from jim.constants import Action
 from jim.messages import request
-from jim_server.storage import Storage
+from jim_server.cluster import Cluster
+from jim_server.storage import Storage, StorageError
 
 from cluster import (Database, Node, PrivatePostgres, add_users, direct, log_in, next_msg,
                      next_presence, poll, reachable, users_online)
@@ -233,3 +234,25 @@ def test_a_postgresql_database_of_release_0_1_0_is_upgraded():
             storage.close()
     finally:
         database.drop()
+
+
+class DownDatabase:
+    """Stands for a shared database that stopped answering."""
+
+    cluster = True
+
+    def messages_after(self, after, limit):
+        """Fail, as a database that restarts does."""
+        raise StorageError(f'cannot read after {after} ({limit})')
+
+
+def test_news_that_cannot_be_read_wait_for_the_next_poll():
+    # Were they tried again at once, the loop would commit and fail, and do nothing else,
+    # for as long as the database is down.
+    node = Cluster(DownDatabase(), 'a', time.time)
+    node.notified('messages', 5)
+    with pytest.raises(StorageError):
+        node.messages_news([])
+    assert not node.behind()
+    node.poll()
+    assert node.behind()

@@ -329,6 +329,7 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
             except Exception:  # pylint: disable=broad-except  # StorageError, or a bug
                 logger.exception('cannot store %d messages', len(accepted))
                 stored = None
+                self._cursors_due = self.stopping    # tried again at the next tick, not now
         sends: list[tuple[C, bytes]] = []
         before, later = self._others([item.position for item in stored or ()
                                       if not item.duplicate])

@@ -117,7 +117,11 @@ class Cluster:
         self.heard.pop('poll', None)
         others: list[StoredMessage] = []
         while True:
-            page = self.storage.messages_after(self.messages, PAGE)
+            try:
+                page = self.storage.messages_after(self.messages, PAGE)
+            except StorageError:
+                self.heard.pop('messages', None)     # read again at the next poll, not now
+                raise
             others += [item for item in page if item.position not in self.own]
             if page:
                 self._seen(page[-1].position)
