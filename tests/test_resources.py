@@ -9,6 +9,7 @@ import contextlib
 import errno
 import os
 import resource
+import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ import pytest
 
 from wire import msg, presence
 
+CROWD = 1100                 # connections at once: past select's FD_SETSIZE (1024)
 PENDING = 3                  # connections left in the backlog while the server is out of fds
 MEASURE = 1.0                # seconds over which the server's CPU time is measured
 MAX_CPU_SHARE = 0.25         # of MEASURE: a server that waits uses next to nothing
@@ -151,3 +153,24 @@ def test_server_files_are_for_their_owner_only(stage, server):
     loose = {path.name: stat.filemode(path.stat().st_mode) for path in made
              if path.stat().st_mode & 0o077}
     assert not loose, f'readable by others than their owner: {loose}'
+
+
+@pytest.mark.needs('concurrent')
+def test_a_crowd_past_what_select_can_watch_stops_nothing(server):
+    # select.select() cannot watch a descriptor numbered 1024 or more: a server must refuse
+    # connections before its descriptors get there, not stop. Each newcomer waits for the
+    # answer to a bad request (or a close) before the next comes: then it was taken.
+    crowd: list[socket.socket] = []
+    try:
+        for _ in range(CROWD):
+            sock = socket.create_connection(server.address, timeout=SAY_TIMEOUT)
+            crowd.append(sock)
+            sock.sendall(b'{}\n')
+            try:
+                sock.recv(1)                     # the 400 begins, or b'' for a close
+            except ConnectionResetError:
+                pass                             # closed with the request unread
+    finally:
+        for sock in crowd:
+            sock.close()
+    server.assert_serving()

@@ -15,8 +15,9 @@ import server_log_config
 
 from cli import port_number
 from constants import (ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
-                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, MAX_PENDING_OUTPUT,
-                       MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT, SERVER_ERROR, TO, USER)
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CLIENTS, MAX_CONNECTIONS,
+                       MAX_PENDING_OUTPUT, MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT,
+                       SERVER_ERROR, TO, USER)
 from protocol import (MessageReader, ProtocolError, check_chat_message, check_presence,
                       encode_message, make_chat_message, make_response, receive_messages)
 
@@ -121,6 +122,10 @@ def accept(clients, listener):
         # report it again at once: the caller stops watching the listener for a moment.
         logger.error('Cannot accept a connection (%s); trying again in %s s', err, ACCEPT_PAUSE)
         return False
+    if len(clients) >= MAX_CLIENTS:
+        logger.warning('%s: refused: %d clients already', address, len(clients))
+        sock.close()
+        return True
     sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
     clients[sock] = Client(sock, address)
     logger.info('%s: connected', address)

@@ -15,8 +15,9 @@ import server_log_config
 
 from cli import port_number
 from constants import (ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
-                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CONNECTIONS, MAX_PENDING_OUTPUT,
-                       MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT, SERVER_ERROR, TO, USER)
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, MAX_CLIENTS, MAX_CONNECTIONS,
+                       MAX_PENDING_OUTPUT, MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT,
+                       SERVER_ERROR, TO, USER)
 from descriptors import Port
 from metaclasses import ServerVerifier
 from protocol import (MessageReader, ProtocolError, check_chat_message, check_presence,
@@ -152,6 +153,10 @@ class Server(metaclass=ServerVerifier):
             logger.error('Cannot accept a connection (%s); trying again in %s s', err,
                          ACCEPT_PAUSE)
             return False
+        if len(self.clients) >= MAX_CLIENTS:
+            logger.warning('%s: refused: %d clients already', address, len(self.clients))
+            sock.close()
+            return True
         sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
         self.clients[sock] = Client(sock, address)
         logger.info('%s: connected', address)

@@ -21,7 +21,7 @@ import server_log_config
 
 from cli import port_number
 from constants import (ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ALL, BAD_REQUEST, CONFLICT,
-                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, GONE, MAX_CONNECTIONS,
+                       DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, GONE, MAX_CLIENTS, MAX_CONNECTIONS,
                        MAX_PENDING_OUTPUT, MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT, RESPONSE,
                        SERVER_DB, SERVER_ERROR, TO, USER)
 from descriptors import Port
@@ -183,6 +183,10 @@ class Server(metaclass=ServerVerifier):
             logger.error('Cannot accept a connection (%s); trying again in %s s', err,
                          ACCEPT_PAUSE)
             return False
+        if len(self.clients) >= MAX_CLIENTS:
+            logger.warning('%s: refused: %d clients already', address, len(self.clients))
+            sock.close()
+            return True
         sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
         self.clients[sock] = Client(sock, address)
         logger.info('%s: connected', address)

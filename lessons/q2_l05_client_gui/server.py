@@ -24,9 +24,9 @@ import server_log_config
 from cli import port_number
 from constants import (ACCEPTED, ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALL, BAD_REQUEST,
                        CONFLICT, CONTACTS, DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, DEL_CONTACT,
-                       GET_CONTACTS, GET_USERS, GONE, MAX_CONNECTIONS, MAX_PENDING_OUTPUT, MESSAGE,
-                       MSG, NOT_FOUND, OK, PRESENCE, QUIT, RESPONSE, SERVER_DB, SERVER_ERROR,
-                       SERVER_SETTINGS, TO, USER, USERS)
+                       GET_CONTACTS, GET_USERS, GONE, MAX_CLIENTS, MAX_CONNECTIONS,
+                       MAX_PENDING_OUTPUT, MESSAGE, MSG, NOT_FOUND, OK, PRESENCE, QUIT, RESPONSE,
+                       SERVER_DB, SERVER_ERROR, SERVER_SETTINGS, TO, USER, USERS)
 from descriptors import Port
 from metaclasses import ServerVerifier
 from protocol import (MessageReader, ProtocolError, check_chat_message, check_contact_request,
@@ -226,6 +226,10 @@ class Server(metaclass=ServerVerifier):
             logger.error('Cannot accept a connection (%s); trying again in %s s', err,
                          ACCEPT_PAUSE)
             return False
+        if len(self.clients) >= MAX_CLIENTS:
+            logger.warning('%s: refused: %d clients already', address, len(self.clients))
+            sock.close()
+            return True
         sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
         self.clients[sock] = Client(sock, address)
         logger.info('%s: connected', address)

@@ -5,6 +5,7 @@ names."""
 DEFAULT_PORT = 7777
 DEFAULT_LISTEN_ADDRESS = ''          # '' means every address of this machine
 MAX_CONNECTIONS = 5                  # backlog of the listening socket
+MAX_CLIENTS = 500                    # at once: select() watches descriptors below 1024
 CONNECTION_TIMEOUT = 10              # seconds a peer may stay silent
 ACCEPT_PAUSE = 0.5                   # seconds without accepting when out of file descriptors
 MAX_PENDING_OUTPUT = 65536           # bytes waiting for a client that does not read

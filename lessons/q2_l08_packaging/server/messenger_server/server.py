@@ -29,10 +29,10 @@ from .cli import port_number
 from .constants import (ACCEPTED, ACCEPT_PAUSE, ACCOUNT_NAME, ACTION, ADD_CONTACT, ALL,
                         AUTHENTICATE, BAD_REQUEST, CHALLENGE, CONFLICT, CONTACTS,
                         DEFAULT_LISTEN_ADDRESS, DEFAULT_PORT, DEL_CONTACT, FORBIDDEN, GET_CONTACTS,
-                        GET_USERS, GONE, ITERATIONS, MAX_CONNECTIONS, MAX_PENDING_OUTPUT, MESSAGE,
-                        MSG, NONCE, NOT_FOUND, OK, PRESENCE, PROOF, QUIT, RESPONSE, SALT,
-                        SERVER_DB, SERVER_ERROR, SERVER_SETTINGS, TIME, TO, UNAUTHORIZED, USER,
-                        USERS, WRONG_CREDENTIALS)
+                        GET_USERS, GONE, ITERATIONS, MAX_CLIENTS, MAX_CONNECTIONS,
+                        MAX_PENDING_OUTPUT, MESSAGE, MSG, NONCE, NOT_FOUND, OK, PRESENCE, PROOF,
+                        QUIT, RESPONSE, SALT, SERVER_DB, SERVER_ERROR, SERVER_SETTINGS, TIME, TO,
+                        UNAUTHORIZED, USER, USERS, WRONG_CREDENTIALS)
 from .decorators import hide_secrets
 from .descriptors import Port
 from .metaclasses import ServerVerifier
@@ -287,6 +287,10 @@ class Server(metaclass=ServerVerifier):
             logger.error('Cannot accept a connection (%s); trying again in %s s', err,
                          ACCEPT_PAUSE)
             return False
+        if len(self.clients) >= MAX_CLIENTS:
+            logger.warning('%s: refused: %d clients already', address, len(self.clients))
+            sock.close()
+            return True
         sock.setblocking(False)     # a send takes what fits now; the rest waits in the outbox
         self.clients[sock] = Client(sock, address)
         logger.info('%s: connected', address)
