@@ -202,6 +202,12 @@ class ServerProcess:
             raise AssertionError(f'server ignored SIGTERM for {STOP_TIMEOUT} s:\n'
                                  f'{self.log()[-LOG_EXCERPT:]}') from timeout
 
+    def database_files(self) -> list[Path]:
+        """Return the server's database and its journals (failing if it made none)."""
+        files = list(self.workdir.glob('*.db*'))
+        assert files, f'no database in {sorted(p.name for p in self.workdir.iterdir())}'
+        return files
+
     def log(self) -> str:
         """Return what the server printed."""
         return self.output.read_text(errors='replace') if self.output.exists() else ''

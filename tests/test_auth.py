@@ -108,7 +108,7 @@ def test_presence_under_another_name_is_forbidden(server):
 
 def test_database_holds_no_password(server):
     server.join('alice').close()
-    for path in server.workdir.glob('*.db*'):     # the database and its journal
+    for path in server.database_files():
         data = path.read_bytes()
         assert TEST_PASSWORD.encode() not in data
         assert TEST_PASSWORD.encode('utf-16-le') not in data

@@ -58,7 +58,7 @@ def test_malformed_scram_is_refused(server, scram):
 
 def test_database_holds_no_password(server):
     server.join('alice').close()
-    for path in server.workdir.glob('*.db*'):     # the database and its journal
+    for path in server.database_files():
         data = path.read_bytes()
         assert TEST_PASSWORD.encode() not in data
         assert base64.b64encode(TEST_PASSWORD.encode()) not in data

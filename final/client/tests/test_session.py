@@ -96,6 +96,10 @@ def test_nothing_is_acknowledged_before_it_is_handed_on():
     session.receive(pushed(1))
     session.acknowledge(force=True)
     assert not conn.sent
+    again = Recorder()
+    session.attach(again)
+    session.acknowledge(force=True)
+    assert [(m['action'], m['position']) for m in again.sent] == [('ack', 1)]
 
 
 def test_a_probe_is_answered_with_presence():
@@ -185,7 +189,7 @@ def test_the_name_a_server_gives_itself_never_leads_outside_the_data_folder(tmp_
     session = Session('alice', None, bookmarks=folder / 'bookmarks', trust=folder / 'trust')
     conn = Recorder()
     conn.server_id = '/../../../outside'
-    conn.server = '../../elsewhere:1'
+    conn.server = '/../../../elsewhere:1'
     session.attach(conn)
     session.positions.handed_out(5)
     session.positions.shown_all()

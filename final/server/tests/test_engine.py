@@ -152,12 +152,14 @@ def test_a_tls_handshake_that_never_ends_is_closed(tmp_path, monkeypatch):
 
 
 def test_a_stalled_reader_is_closed(make_server):
-    server = make_server(stall_timeout=0.3)
+    # More answers than the kernel's buffers hold (a few MB), within the output limit.
+    server = make_server(stall_timeout=0.3, max_output_bytes=64 << 20)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(server.address)
     with sock:
-        sock.sendall(encode(presence('x')) * 20_000)     # 20,000 answers it never reads
+        sock.sendall(encode(presence('x')) * 100_000)    # 100,000 answers it never reads
+        poll(lambda: server.snapshot.connections == 1)
         poll(lambda: not server.snapshot.connections)
 
 

@@ -17,6 +17,16 @@ def call_add():
     return add(2, second=3)
 
 
+class Counted(int):
+    """An int that counts how often it is written out: formatting a call would do it."""
+
+    reprs = 0
+
+    def __repr__(self):
+        Counted.reprs += 1
+        return super().__repr__()
+
+
 class TestLog(unittest.TestCase):
     def test_call_is_logged_with_arguments_and_caller(self):
         with self.assertLogs('decorators', 'DEBUG') as logs:
@@ -39,7 +49,8 @@ class TestLog(unittest.TestCase):
         with self.assertNoLogs('decorators', 'DEBUG'):
             # assertNoLogs lowers the level to DEBUG; raise it again inside the block.
             logging.getLogger('decorators').setLevel(logging.INFO)
-            add(1)
+            add(Counted(1))
+        self.assertEqual(Counted.reprs, 0)
 
 
 if __name__ == '__main__':

@@ -18,6 +18,16 @@ def call_add():
     return add(2, second=3)
 
 
+class Counted(int):
+    """An int that counts how often it is written out: formatting a call would do it."""
+
+    reprs = 0
+
+    def __repr__(self):
+        Counted.reprs += 1
+        return super().__repr__()
+
+
 class TestLog(unittest.TestCase):
     def test_call_is_logged_with_arguments_and_caller(self):
         with self.assertLogs('messenger_server.decorators', 'DEBUG') as logs:
@@ -37,10 +47,11 @@ class TestLog(unittest.TestCase):
         self.assertIn('protocol.make_response(200, ', logs.output[0])
 
     def test_nothing_is_formatted_when_debug_is_off(self):
-        with self.assertNoLogs('decorators', 'DEBUG'):
+        with self.assertNoLogs('messenger_server.decorators', 'DEBUG'):
             # assertNoLogs lowers the level to DEBUG; raise it again inside the block.
             logging.getLogger('messenger_server.decorators').setLevel(logging.INFO)
-            add(1)
+            add(Counted(1))
+        self.assertEqual(Counted.reprs, 0)
 
     def test_login_secrets_are_hidden(self):
         salt, nonce, proof = 'aa' * 16, 'bb' * 32, 'cc' * 32
