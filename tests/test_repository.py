@@ -4,6 +4,7 @@ import subprocess
 
 import pytest
 
+from servers import IN_USE
 from stages import (FEATURES, LESSONS, ROOT, features_table, load_stage, load_stages,
                     readme_table)
 
@@ -67,6 +68,6 @@ def test_a_server_whose_port_was_taken_is_started_on_another(unstarted_server):
         proc.start()
         try:
             assert proc.address != taken
-            assert 'Address already in use' in proc.log()
+            assert IN_USE in proc.log()
         finally:
             proc.stop()

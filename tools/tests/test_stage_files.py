@@ -6,34 +6,14 @@ stopped on Q2 L5's database (``no such column: users.salt``). Here Q2 L3 to Q2 L
 in one folder, each as its manifest starts it, with a login, a message to #all and a client
 that keeps its history; each must stop cleanly and leave a database of its own.
 """
-import signal
-import socket
 import subprocess
-import time
 
-import pytest
-
+from servers import ServerProcess
 from stages import LESSONS, load_stage
-from wire import TEST_PASSWORD, JimConnection, authenticate, free_port, msg, presence
+from wire import TEST_PASSWORD, authenticate, msg, presence
 
 SEQUENCE = ['q2_l03_orm', 'q2_l04_contacts_gui', 'q2_l05_client_gui', 'q2_l06_auth',
             'q2_l07_docs_style', 'q2_l08_packaging']
-START_TIMEOUT = 20          # seconds for a server to listen (SQLAlchemy's import is slow)
-STOP_TIMEOUT = 10           # seconds for a server to stop on SIGTERM
-
-
-def wait_for_port(process, address, log):
-    """Return once ``address`` accepts connections; fail if the server exits or is late."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f'server exited with {process.returncode}:\n{log.read_text()}')
-        try:
-            socket.create_connection(address, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)     # polling for the port to open, with a deadline
-    pytest.fail(f'server did not listen within {START_TIMEOUT} s:\n{log.read_text()}')
 
 
 def run_stage(stage, folder, log):
@@ -44,34 +24,24 @@ def run_stage(stage, folder, log):
                               timeout=60, check=False)
         assert done.returncode == 0, f'{stage.name} --add-user:\n{done.stdout}{done.stderr}'
         assert 'Traceback' not in done.stderr, done.stderr
-    address = ('127.0.0.1', free_port())
-    with open(log, 'wb') as out:
-        # Stopped below with SIGTERM. pylint: disable-next=consider-using-with
-        process = subprocess.Popen(stage.command('server', host=address[0], port=address[1]),
-                                   cwd=folder, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    server = ServerProcess(stage, folder, output=log)
+    server.start()
     try:
-        wait_for_port(process, address, log)
-        with JimConnection(address) as conn:
+        with server.connect() as conn:
             login = authenticate(conn, 'alice') if stage.has('auth') else \
                 conn.request(presence('alice'))
             assert login['response'] == 200, (stage.name, login)
             assert conn.request(msg('#all', f'hello from {stage.name}'))['response'] == 200
         if stage.has('contacts'):       # a client with a database of its own: its history
             stdin = f'{TEST_PASSWORD}\n' if stage.has('auth') else ''
-            argv = stage.command('chat_client', host=address[0], port=address[1], name='bob')
+            host, port = server.address
+            argv = stage.command('chat_client', host=host, port=port, name='bob')
             done = subprocess.run(argv, cwd=folder, input=f'{stdin}hi\n', capture_output=True,
                                   text=True, timeout=30, check=False)
             assert done.returncode == 0, f'{stage.name} client:\n{done.stdout}{done.stderr}'
             assert 'Traceback' not in done.stderr, done.stderr
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            code = 'none: it ignored SIGTERM'
+        code = server.stop()
     return code
 
 
