@@ -300,3 +300,15 @@ def test_a_fingerprint_is_shown_once_the_key_comes():
     assert event == {'event': 'fingerprint', 'user': 'bob', 'key': bob.public,
                      'fingerprint': fingerprint(bob.public), 'trusted': True}
     assert session.fingerprint == fingerprint(alice.public)
+
+
+def test_what_the_server_did_not_confirm_is_told_as_it_was_typed():
+    alice, bob = KeyPair.generate(), KeyPair.generate()
+    session, conn = Session('alice', alice), Recorder()
+    session.attach(conn)
+    session.send(msg('bob', 'hello bob'))
+    session.receive({'response': 202, 'time': 1.0, 'key': bob.public})    # the key only
+    assert conn.sent[-1]['encoding'] == E2E                            # sealed on the wire
+    assert [m['message'] for m in session.unanswered()] == ['hello bob']
+    session.receive(ok())
+    assert not session.unanswered()

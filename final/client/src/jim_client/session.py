@@ -195,7 +195,7 @@ class KeyBook:
                  'fingerprint': fingerprint(key) if key else None}]
 
 
-class Session:
+class Session:  # pylint: disable=too-many-instance-attributes  # a session's queues and books
     """The conversation of one user, over whichever connection is current (``attach``).
 
     Direct messages are sealed for their recipient when both sides have published a key
@@ -222,6 +222,7 @@ class Session:
         self.conn: Connection | None = None
         self.lock = threading.Condition()                # notified as answers come
         self.sent: collections.deque[dict[str, Any]] = collections.deque()
+        self.typed: dict[str, dict[str, Any]] = {}     # id: a sealed msg as it was typed
         self.book = KeyBook(TrustStore())
         self.trust_folder = trust
         self.outgoing: collections.deque[dict[str, Any]] = collections.deque()
@@ -284,7 +285,10 @@ class Session:
             if to is not None and self.book.blocked(to):
                 self.book.held.setdefault(to, []).append(message)
                 continue
-            self._send(self._seal(to, message) if to is not None else message)
+            if to is not None:
+                self.typed[message['id']] = message    # told as typed if never confirmed
+                message = self._seal(to, message)
+            self._send(message)
 
     def _sealed_for(self, message: dict[str, Any]) -> str | None:
         """Return the user whose key ``message`` is sealed with (None: it goes as it is)."""
@@ -334,6 +338,7 @@ class Session:
     def _receive(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         if 'response' in item:
             asked = self.sent.popleft() if self.sent else {}
+            self.typed.pop(asked.get('id', ''), None)
             self.lock.notify_all()
             if asked.get('action') == Action.GET_KEY:
                 key = item.get('key') if item['response'] == Status.ACCEPTED else None
@@ -490,7 +495,8 @@ class Session:
         back for a key not accepted too)."""
         with self.lock:
             held = [m for messages in self.book.held.values() for m in messages]
-            return [m for m in (*self.sent, *self.outgoing, *held)
+            return [self.typed.get(m.get('id', ''), m) for m in (*self.sent, *self.outgoing,
+                                                                 *held)
                     if m.get('action') == Action.MSG]
 
     def wait_settled(self, timeout: float) -> bool:
