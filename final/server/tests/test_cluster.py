@@ -182,8 +182,10 @@ def test_a_lost_listener_catches_up(cluster, tmp_path):
         assert next_msg(bob)['message'] == 'before'
         url = node_b.url.replace('postgresql+psycopg', 'postgresql')
         with psycopg.connect(url, autocommit=True) as admin:
+            # This test's database only: another test's node may be called B too.
             killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE application_name = 'jim-bus B'").fetchall()
+                                   "WHERE application_name = 'jim-bus B' "
+                                   "AND datname = current_database()").fetchall()
         assert killed == [(True,)]
         texts = [f'after {number}' for number in range(20)]
         for text in texts:
