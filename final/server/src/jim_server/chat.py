@@ -333,7 +333,7 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
         sends: list[tuple[C, bytes]] = []
         before, later = self._others([item.position for item in stored or ()
                                       if not item.duplicate])
-        relays: list[tuple[NewMessage, bytes, int]] = []
+        relays: list[StoredMessage] = []
         results = iter(stored or ())
         for conn, item, position in self._out:
             if not isinstance(item, _Accepted):
@@ -351,10 +351,8 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
         # Relayed messages go out after this turn's answers and pages: a session that caught
         # up with its mail in this turn gets its last page first. Positions only grow on a
         # connection (a client drops a position lower than one it has).
-        self._relay_now(sends, before)
-        for message, data, position in relays:
-            self._relay(sends, message, data, position)
-        self._relay_now(sends, later)
+        for stored_message in (*before, *relays, *later):
+            self._relay(sends, stored_message)
         turn = Turn(sends, [conn for conn, now in self._ending.items() if not now],
                     [conn for conn, now in self._ending.items() if now])
         self._out, self._ending = [], {}
@@ -374,18 +372,12 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
                 self.hungry[conn] = None
             return [], []
 
-    def _relay_now(self, sends: list[tuple[C, bytes]], items: list[StoredMessage]) -> None:
-        """At commit: give stored messages, each encoded once, to their recipients here."""
-        for stored in items:
-            self._relay(sends, NewMessage(stored.time, stored.sender, stored.to, stored.text),
-                        encode(relayed(stored)), stored.position)
-
-    def _relay(self, sends: list[tuple[C, bytes]], message: NewMessage, data: bytes,
-               position: int) -> None:
-        """At commit: give ``message`` (``data``, at ``position``) to its recipients here."""
-        for name in self._recipients(message):
+    def _relay(self, sends: list[tuple[C, bytes]], message: StoredMessage) -> None:
+        """At commit: give a stored message, encoded once, to its recipients here."""
+        data = encode(relayed(message))
+        for name in self._recipients(message.sender, message.to):
             conn = self.online[name]
-            self._give_message(sends, conn, self.sessions[conn], data, position)
+            self._give_message(sends, conn, self.sessions[conn], data, message.position)
 
     def notified(self, kind: str, position: int) -> None:
         """The bus says the other nodes stored ``kind`` (messages, events) up to
@@ -473,9 +465,9 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
             self._emit(sends, conn, session, data, position)
 
     def _acknowledge(self, sends: list[tuple[C, bytes]], conn: C, item: _Accepted,
-                     stored: Stored) -> list[tuple[NewMessage, bytes, int]]:
-        """At commit: answer a stored msg; return it to relay (encoded once for every
-        recipient), unless it was there already."""
+                     stored: Stored) -> list[StoredMessage]:
+        """At commit: answer a stored msg; return it to relay, unless it was there
+        already."""
         message, position = item.message, stored.position
         answer = {'response': 200, 'time': time.time(), 'alert': item.alert,
                   'position': position}
@@ -484,18 +476,16 @@ class Chat(Generic[C]):  # pylint: disable=too-many-instance-attributes  # the s
         self._give(sends, conn, encode(answer))
         if stored.duplicate:
             return []
-        return [(message, encode({'action': 'msg', 'time': message.time,
-                                  'from': message.sender, 'to': message.to,
-                                  'encoding': message.encoding, 'message': message.text,
-                                  'position': position}), position)]
+        return [StoredMessage(position, message.time, message.sender, message.to,
+                              message.text, message.encoding)]
 
-    def _recipients(self, message: NewMessage) -> list[str]:
-        """Return who is online to get ``message`` now."""
-        if message.to == ALL:
-            return [name for name in self.online if name != message.sender]
-        if message.to.startswith('#'):
-            return [name for name in self.rooms.get(message.to, ()) if name != message.sender]
-        return [message.to] if message.to in self.online else []
+    def _recipients(self, sender: str, to: str) -> list[str]:
+        """Return who is online to get a message from ``sender`` to ``to`` now."""
+        if to == ALL:
+            return [name for name in self.online if name != sender]
+        if to.startswith('#'):
+            return [name for name in self.rooms.get(to, ()) if name != sender]
+        return [to] if to in self.online else []
 
     def _fill(self, conn: C, session: Session) -> None:
         """Give a paging session the next page of its mail; go live once it is caught up."""
