@@ -150,13 +150,13 @@ def check(session: nox.Session) -> None:
             session.error('--as needs the name of a lesson, e.g. --as q1_l08_threads')
         as_stage = args.pop(at + 1)
         args.pop(at)
-    paths = [arg for arg in args if not arg.startswith('-')]
+    # The folder: the first argument that is neither an option nor the value of -k or -m.
+    paths = [at for at, arg in enumerate(args)
+             if not arg.startswith('-') and (at == 0 or args[at - 1] not in ('-k', '-m'))]
     if not paths:
         session.error('usage: nox -s check -- PATH_TO_YOUR_STAGE_FOLDER [--as STAGE]')
-    args.remove(paths[0])
-    folder = (Path(session.invoked_from) / paths[0]).resolve()
-    session.env['QT_QPA_PLATFORM'] = 'offscreen'
-    session.install('-r', str(ROOT / 'tests' / 'requirements.txt'))
+    folder = (Path(session.invoked_from) / args.pop(paths[0])).resolve()
+    install_suite(session)
     for requirements in (folder / 'requirements.txt',
                          LESSONS / (as_stage or '-') / 'requirements.txt'):
         if requirements.is_file():
