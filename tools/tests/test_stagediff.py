@@ -116,7 +116,7 @@ def test_stat_of_no_change():
     assert render_stat([]) == '0 files changed\n'
 
 
-def test_every_consecutive_pair_of_stages_differs_in_code_and_keeps_its_order():
+def test_every_consecutive_pair_of_stages_lists_its_changes_code_first():
     stages = load_stages()
     for before, after in zip(stages, stages[1:]):
         changes = compare(before.directory, after.directory)
