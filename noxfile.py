@@ -49,7 +49,7 @@ CHECKS = ['final', 'docs', 'lint', 'packaging', 'tools']
 # the black-box suite, final/server's, and a stage's own where its manifest asks ([tests]
 # parallel). ``-- -n 0`` runs them in one process.
 PARALLEL = ['--numprocesses', 'auto', '--maxprocesses', '4']
-# Examples the fuzzer sends each server in `nox -s fuzz` (`nox -s tests` sends a few hundred).
+# Examples the fuzzer sends each server in `nox -s fuzz` (`nox -s tests` sends 200).
 FUZZ_EXAMPLES = 20_000
 
 
@@ -59,7 +59,7 @@ def tests(session: nox.Session, stage: str) -> None:
     """Test a stage (its tests, then the black-box suite), or final/ and the other checks.
 
     ``final``: the tests of each final/ distribution, then the black-box suite against it;
-    ``docs``: the documentation builds without a warning; ``lint``: pylint and autopep8 are
+    ``docs``: the documentation builds without a warning; ``lint``: pylint, mypy and autopep8 are
     clean; ``packaging``: the built wheels, the frozen executables and a package index
     published to with ``nox -s publish`` each give a working messenger; ``tools``: the
     repository's own tools (tools/tests): the stage diff, and ``nox -s check``.
@@ -84,7 +84,7 @@ def tests(session: nox.Session, stage: str) -> None:
 def fuzz(session: nox.Session, stage: str) -> None:
     """Fuzz a stage's server (or final/'s) long: tests/test_fuzz.py with FUZZ_EXAMPLES examples.
 
-    ``nox -s tests`` runs the same test with a few hundred examples.
+    ``nox -s tests`` runs the same test with 200 examples.
     """
     install_suite(session)
     install_stage(session, stage)
@@ -182,12 +182,13 @@ def build_docs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """pylint on final/, tests/ and tools/ (settings in pyproject.toml); autopep8 on all Python."""
+    """pylint on final/, tests/ and tools/ (settings in pyproject.toml), mypy --strict on
+    final/'s sources, autopep8 on all Python."""
     run_lint(session)
 
 
 def run_lint(session: nox.Session) -> None:
-    """Run pylint and autopep8; either fails the session on a finding."""
+    """Run pylint, mypy and autopep8; any of them fails the session on a finding."""
     install_final(session, extras='gui,postgresql', group='test')
     session.install('-r', str(ROOT / 'tests' / 'requirements.txt'), 'nox', 'pylint~=4.1',
                     'autopep8~=2.3', 'cx_Freeze~=8.0', 'mypy~=1.15', *PACKAGING_TEST_REQUIREMENTS)
