@@ -27,7 +27,7 @@ from wire import TEST_PASSWORD, TEST_USERS
 # The report of `nox -s check`, off unless asked for with --report-features.
 pytest_plugins = ['checkreport']
 HYPOTHESIS_HOME = pytest.StashKey[tempfile.TemporaryDirectory]()
-# Examples of the fuzzer (test_fuzz.py) per server in `nox -s tests`: about 2 s a Q1 stage, 12 s for Q2 L6.
+# Examples of the fuzzer (test_fuzz.py) per server in `nox -s tests`: 2 s a Q1 stage, 12 s Q2 L6.
 FUZZ_EXAMPLES = 200
 
 

@@ -286,7 +286,6 @@ def test_a_failed_commit_acknowledges_and_relays_nothing(chat, monkeypatch):
     assert out[alice][0]['response'] == 200 and out[bob][0]['message'] == 'again'
 
 
-
 def test_cursors_that_cannot_be_stored_wait_for_the_next_tick(chat, monkeypatch):
     # Were they tried again at once, the loop would commit and fail, and do nothing else,
     # for as long as the database is down.
@@ -302,6 +301,7 @@ def test_cursors_that_cannot_be_stored_wait_for_the_next_tick(chat, monkeypatch)
     assert chat.busy
     chat.commit()
     assert chat.storage.account('bob').delivered > 0
+
 
 @pytest.mark.parametrize('method, message', [
     ('add_contact', request(Action.ADD_CONTACT, user_id='bob')),
