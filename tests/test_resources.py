@@ -88,7 +88,10 @@ def out_of_descriptors(server) -> Iterator[list[str]]:
                 conn.close()
 
 
-def test_out_of_descriptors_the_server_waits_without_spinning_and_recovers(server):
+def test_out_of_descriptors_the_server_waits_without_spinning_and_recovers(faulty_server):
+    # A faulty_server: a request that needs a descriptor (the database's) may fail then,
+    # logged with its traceback.
+    server = faulty_server
     assert server.process is not None
     began = time.monotonic()
     with out_of_descriptors(server) as said:
@@ -104,7 +107,8 @@ def test_out_of_descriptors_the_server_waits_without_spinning_and_recovers(serve
 
 
 @pytest.mark.needs('concurrent', 'chat')
-def test_out_of_descriptors_connected_clients_are_served(server):
+def test_out_of_descriptors_connected_clients_are_served(faulty_server):
+    server = faulty_server
     with server.join('alice') as alice, server.join('bob') as bob:
         with out_of_descriptors(server):
             assert alice.request(msg('#all', 'still here'))['response'] == 200
